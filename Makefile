@@ -1,0 +1,51 @@
+# Two commands do all set-up: `make run` and `make test`. Everything lands in .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench install install-dev migrate seed schema clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+## Local demo on SQLite: install, migrate, load demo data, print the login, serve.
+run: seed
+	@echo ""
+	@echo "  Adoption planner: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
+	@echo "  Demo login (local SQLite demo only): admin / demo-admin-password"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Whole suite: lint, then pytest. PostgreSQL when DATABASE_URL is set, else SQLite.
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run makemigrations" && exit 1)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,282 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from adoption.choices import LicenseLevel, StatusSource, TaskStatus
+
+WEIGHT_MAX = Decimal("9999.99")
+
+
+def _empty_list():
+    return []
+
+
+class CatalogQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog. Deletes are soft (is_active=False): existing plans keep their snapshots, and a sync
+# archives their copies. Every catalog write bumps Product.catalog_changed_at (adoption.signals).
+# ---------------------------------------------------------------------------------------------
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    catalog_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last change of this product's tasks, attributes or links."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CatalogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], condition=Q(is_active=True), name="unique_active_product_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Outcome(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="outcomes")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CatalogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "name"], condition=Q(is_active=True), name="unique_active_outcome_name"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Release(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="releases")
+    name = models.CharField(max_length=100)
+    level = models.DecimalField(max_digits=10, decimal_places=3, help_text="Numeric version, e.g. 7.2")
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CatalogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id", "level", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "name"], condition=Q(is_active=True), name="unique_active_release_name"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Task(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="tasks")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    est_minutes = models.PositiveIntegerField(default=0)
+    weight = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(WEIGHT_MAX)],
+    )
+    sequence_number = models.PositiveIntegerField(default=0)
+    priority = models.CharField(max_length=30, blank=True, default="")
+    how_to_doc = models.JSONField(default=_empty_list, blank=True, help_text="List of URLs")
+    how_to_video = models.JSONField(default=_empty_list, blank=True, help_text="List of URLs")
+    notes = models.TextField(blank=True, default="")
+    license_level = models.PositiveSmallIntegerField(choices=LicenseLevel.choices, default=LicenseLevel.ESSENTIAL)
+    outcomes = models.ManyToManyField(Outcome, blank=True, related_name="tasks")
+    releases = models.ManyToManyField(Release, blank=True, related_name="tasks")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CatalogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id", "sequence_number", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gte=0) & Q(weight__lte=WEIGHT_MAX), name="task_weight_range"
+            ),
+            models.CheckConstraint(condition=Q(license_level__in=[1, 2, 3]), name="task_license_valid"),
+        ]
+        indexes = [models.Index(fields=["product", "is_active", "license_level"])]
+
+    def __str__(self):
+        return self.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans: the customer's own snapshot of the eligible tasks (SPEC 3).
+# ---------------------------------------------------------------------------------------------
+
+
+class AdoptionPlan(models.Model):
+    customer_product = models.OneToOneField(
+        "customers.CustomerProduct", on_delete=models.CASCADE, related_name="adoption_plan"
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="adoption_plans")
+    product_name = models.CharField(max_length=200)
+    license_level = models.PositiveSmallIntegerField(choices=LicenseLevel.choices)
+    selected_outcomes = models.ManyToManyField(Outcome, blank=True, related_name="+")
+    selected_releases = models.ManyToManyField(Release, blank=True, related_name="+")
+
+    total_tasks = models.PositiveIntegerField(default=0)
+    completed_tasks = models.PositiveIntegerField(default=0)
+    total_weight = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    completed_weight = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    progress_percentage = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_percentage__gte=0) & Q(progress_percentage__lte=100), name="plan_progress_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Plan {self.pk}: {self.product_name}"
+
+
+class CustomerTaskQuerySet(models.QuerySet):
+    def visible(self):
+        """Tasks a plan shows: archived ones are left out of every list (SPEC 5)."""
+        return self.filter(is_archived=False)
+
+
+class CustomerTask(models.Model):
+    adoption_plan = models.ForeignKey(AdoptionPlan, on_delete=models.CASCADE, related_name="tasks")
+    original_task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="customer_tasks")
+
+    # Snapshot of the catalog task.
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    est_minutes = models.PositiveIntegerField(default=0)
+    weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1.00"))
+    sequence_number = models.PositiveIntegerField(default=0)
+    priority = models.CharField(max_length=30, blank=True, default="")
+    how_to_doc = models.JSONField(default=_empty_list, blank=True)
+    how_to_video = models.JSONField(default=_empty_list, blank=True)
+    notes = models.TextField(blank=True, default="")
+    license_level = models.PositiveSmallIntegerField(choices=LicenseLevel.choices)
+    outcomes = models.ManyToManyField(Outcome, blank=True, related_name="+", through="CustomerTaskOutcome")
+    releases = models.ManyToManyField(Release, blank=True, related_name="+", through="CustomerTaskRelease")
+
+    # The customer's own status (SPEC 4).
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED)
+    status_updated_at = models.DateTimeField(null=True, blank=True)
+    status_updated_by = models.CharField(max_length=150, blank=True, default="")
+    status_update_source = models.CharField(max_length=20, choices=StatusSource.choices, default=StatusSource.SYSTEM)
+    status_notes = models.TextField(blank=True, default="")
+    telemetry_status = models.CharField(
+        max_length=20, choices=TaskStatus.choices, blank=True, default="",
+        help_text="Status the telemetry computed at the last evaluation; empty without active attributes.",
+    )
+    is_complete = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.CharField(max_length=150, blank=True, default="")
+
+    # Archived tasks left the plan on a sync; they keep status, history and values (SPEC 7).
+    is_archived = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerTaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["adoption_plan_id", "sequence_number", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["adoption_plan", "original_task"], name="unique_plan_original_task"),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="customer_task_weight_nonnegative"),
+            models.CheckConstraint(condition=Q(status__in=TaskStatus.values), name="customer_task_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(status="DONE", is_complete=True) | (~Q(status="DONE") & Q(is_complete=False))),
+                name="customer_task_complete_iff_done",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["adoption_plan", "is_archived", "sequence_number"], name="ctask_plan_seq"),
+            models.Index(fields=["adoption_plan", "status"], name="ctask_plan_status"),
+            models.Index(fields=["status"], name="ctask_status"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_user_owned(self) -> bool:
+        return self.status_update_source == StatusSource.MANUAL
+
+    @property
+    def telemetry_disagrees(self) -> bool:
+        return bool(self.is_user_owned and self.telemetry_status and self.telemetry_status != self.status)
+
+
+class CustomerTaskOutcome(models.Model):
+    customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE)
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer_task", "outcome"], name="unique_ctask_outcome")]
+
+
+class CustomerTaskRelease(models.Model):
+    customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE)
+    release = models.ForeignKey(Release, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer_task", "release"], name="unique_ctask_release")]
+
+
+class TaskStatusChange(models.Model):
+    """Immutable history of a customer task's status (SPEC 4). Never edited, never lost on sync."""
+
+    customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=20, choices=TaskStatus.choices, blank=True, default="")
+    to_status = models.CharField(max_length=20, choices=TaskStatus.choices)
+    source = models.CharField(max_length=20, choices=StatusSource.choices)
+    actor = models.CharField(max_length=150)
+    note = models.TextField(blank=True, default="")
+    evidence = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["customer_task", "created_at"], name="history_task_time")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("status history is append-only")
+        super().save(*args, **kwargs)
+
+    def __str__(self):
+        return f"{self.customer_task_id}: {self.from_status or '-'} -> {self.to_status} ({self.source})"

@@ -1,0 +1,120 @@
+"""Who may see and do what with customers, assignments and roles. The only place that decides it.
+
+Roles (SPEC, issue 2): ADMIN everything; CATALOG_EDITOR the catalog, no customer data; CSM the
+customers assigned to them (read/write plans, statuses, telemetry, assignments, edit the customer;
+no create/delete of customers); VIEWER read-only on the customers assigned to them.
+A customer the user may not see answers exactly like a missing one (NOT_FOUND).
+"""
+
+from django.db.models import QuerySet
+
+from config.errors import Forbidden, NotFound, Unauthenticated, parse_id
+from customers.models import Customer, CustomerProduct, Role
+
+
+def role_of(user) -> Role | None:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    profile = getattr(user, "_cached_profile_role", None)
+    if profile is None:
+        try:
+            profile = user.profile.role
+        except Exception:  # no profile row: a user without a role sees nothing
+            profile = ""
+        user._cached_profile_role = profile
+    return Role(profile) if profile else None
+
+
+def is_admin(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def require_authenticated(user):
+    if role_of(user) is None:
+        raise Unauthenticated("authentication required")
+
+
+# --- customers --------------------------------------------------------------------------------
+
+def customers_visible_to(user) -> QuerySet[Customer]:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Customer.objects.all()
+    if role in (Role.CSM, Role.VIEWER):
+        return Customer.objects.filter(assigned_users=user)
+    return Customer.objects.none()
+
+
+def customer_ids_visible_to(user) -> QuerySet:
+    return customers_visible_to(user).values("pk")
+
+
+def can_view_customer(user, customer: Customer) -> bool:
+    return customers_visible_to(user).filter(pk=customer.pk).exists()
+
+
+def can_create_customer(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def can_delete_customer(user, customer: Customer) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def can_write_customer(user, customer: Customer) -> bool:
+    """Edit the customer and everything of theirs: assignments, plans, statuses, telemetry."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    if role == Role.CSM:
+        return customer.assigned_users.filter(pk=user.pk).exists()
+    return False
+
+
+def can_manage_assignees(user) -> bool:
+    return role_of(user) == Role.ADMIN
+
+
+def can_manage_api_keys(user, customer: Customer) -> bool:
+    return can_write_customer(user, customer)
+
+
+def get_customer_for_user(user, customer_id, *, write: bool = False) -> Customer:
+    require_authenticated(user)
+    pk = parse_id(customer_id, label="customer")
+    customer = customers_visible_to(user).filter(pk=pk).first()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    if write and not can_write_customer(user, customer):
+        raise Forbidden("you may not change this customer")
+    return customer
+
+
+def require_create_customer(user):
+    require_authenticated(user)
+    if not can_create_customer(user):
+        raise Forbidden("only admins may create customers")
+
+
+def require_delete_customer(user, customer: Customer):
+    if not can_delete_customer(user, customer):
+        raise Forbidden("only admins may delete customers")
+
+
+# --- assignments --------------------------------------------------------------------------------
+
+def assignments_visible_to(user) -> QuerySet[CustomerProduct]:
+    return CustomerProduct.objects.filter(customer__in=customer_ids_visible_to(user))
+
+
+def get_assignment_for_user(user, assignment_id, *, write: bool = False) -> CustomerProduct:
+    require_authenticated(user)
+    pk = parse_id(assignment_id, label="customer product")
+    assignment = assignments_visible_to(user).select_related("customer", "product").filter(pk=pk).first()
+    if assignment is None:
+        raise NotFound(f"customer product {assignment_id} not found")
+    if write and not can_write_customer(user, assignment.customer):
+        raise Forbidden("you may not change this customer's products")
+    return assignment
