@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import path
+from django.views.generic import RedirectView
 
 admin.site.site_header = "Adoption planner administration"
 admin.site.site_title = "Adoption planner"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Until the CSM pages land, the front door is the admin.
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
