@@ -1,0 +1,285 @@
+"""From telemetry values to task status (SPEC 6.3, 4 and 10 "Ownership of a status").
+
+One evaluation pass serves every path: ingestion (all channels), reset to telemetry, plan-wide
+evaluation and the daily re-evaluation of time-based criteria. It runs in a constant number of
+queries whatever the number of tasks, attributes or values.
+
+Manual beats telemetry: a task whose status a user set (source MANUAL) keeps it; evaluation still
+records each attribute's isMet and the task's telemetry_status, so the task shows that telemetry
+disagrees. NOT_APPLICABLE is never set by telemetry (the computed status is one of the other three).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from adoption.choices import StatusSource, TaskStatus
+from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
+from adoption.services import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
+from customers.audit import audit_record
+from telemetry import criteria
+from telemetry.models import CustomerTelemetryAttribute
+from telemetry.selectors import latest_values_by_attribute
+
+TELEMETRY_ACTOR = "telemetry"
+
+
+@dataclass
+class StatusChange:
+    """One status change (or, on reset to telemetry, a confirmed status) caused by evaluation."""
+
+    customer_task_id: int
+    adoption_plan_id: int
+    task_name: str
+    from_status: str
+    to_status: str
+    source: str = StatusSource.TELEMETRY
+    history_id: int | None = None
+    task: CustomerTask | None = field(default=None, compare=False, repr=False)
+
+    def as_dict(self) -> dict:
+        return {
+            "customerTaskId": str(self.customer_task_id),
+            "adoptionPlanId": str(self.adoption_plan_id),
+            "taskName": self.task_name,
+            "fromStatus": self.from_status,
+            "toStatus": self.to_status,
+            "source": str(self.source),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StatusChange:
+        return cls(
+            customer_task_id=int(data["customerTaskId"]),
+            adoption_plan_id=int(data["adoptionPlanId"]),
+            task_name=data.get("taskName", ""),
+            from_status=data.get("fromStatus", ""),
+            to_status=data["toStatus"],
+            source=data.get("source", StatusSource.TELEMETRY),
+        )
+
+
+def compute_task_status(attributes: Iterable) -> str | None:
+    """SPEC 6.3 over the active attributes (each with is_active, is_required, is_met).
+
+    If none is marked required, all count as required. None when there is no active attribute:
+    such a task is never changed by telemetry.
+    """
+    active = [a for a in attributes if a.is_active]
+    if not active:
+        return None
+    required = [a for a in active if a.is_required] or active
+    if all(a.is_met for a in required):
+        return TaskStatus.DONE
+    if any(a.is_met for a in active):
+        return TaskStatus.IN_PROGRESS
+    return TaskStatus.NOT_STARTED
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _evidence(attributes: list[CustomerTelemetryAttribute], latest: dict, computed: str, extra: dict | None) -> dict:
+    rows = []
+    for attribute in attributes:
+        value = latest.get(attribute.pk)
+        rows.append(
+            {
+                "customerAttributeId": str(attribute.pk),
+                "name": attribute.name,
+                "dataType": attribute.data_type,
+                "isRequired": attribute.is_required,
+                "hasValue": value is not None,
+                "value": value.value if value is not None else None,
+                "observedAt": _iso(value.observed_at) if value is not None else None,
+                "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
+                "isMet": attribute.is_met,
+            }
+        )
+    evidence = {"computedStatus": computed, "attributes": rows}
+    if extra:
+        evidence.update(extra)
+    return evidence
+
+
+def evaluate_customer_tasks(
+    *,
+    task_ids: Iterable[int],
+    now: datetime | None = None,
+    evidence_extra: dict | None = None,
+    take_back: bool = False,
+    note: str = "",
+) -> list[StatusChange]:
+    """Evaluate the given tasks against their latest telemetry and apply what follows.
+
+    Updates every active attribute's is_met/last_checked_at and each task's telemetry_status,
+    changes the status of the tasks telemetry owns where the computed status differs (history with
+    evidence, source TELEMETRY, actor 'telemetry'), and recomputes the totals of the plans whose
+    tasks changed. `take_back=True` (reset to telemetry) applies the computed status to every given
+    task with active attributes, user-owned or not, with a history entry even if the status stays.
+    Archived tasks are evaluated like the others; plan totals leave them out anyway.
+
+    Runs inside the caller's transaction (it opens a savepoint of its own when there is one), in a
+    constant number of queries.
+    """
+    ids = sorted({int(pk) for pk in task_ids})
+    if not ids:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Row locks in id order: a user's concurrent status change cannot slip between our read of
+        # the owner and our write (manual beats telemetry), and concurrent evaluations never deadlock.
+        tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        attributes = list(
+            CustomerTelemetryAttribute.objects.filter(customer_task_id__in=ids, is_active=True).order_by(
+                "customer_task_id", "order", "pk"
+            )
+        )
+        latest = latest_values_by_attribute([a.pk for a in attributes])
+
+        met_ids, unmet_ids = [], []
+        by_task: dict[int, list[CustomerTelemetryAttribute]] = defaultdict(list)
+        for attribute in attributes:
+            value = latest.get(attribute.pk)
+            attribute.is_met = criteria.evaluate(
+                attribute.success_criteria,
+                attribute.data_type,
+                value.value if value is not None else None,
+                has_value=value is not None,
+                now=now,
+            )
+            attribute.last_checked_at = now
+            (met_ids if attribute.is_met else unmet_ids).append(attribute.pk)
+            by_task[attribute.customer_task_id].append(attribute)
+        # Two set-based updates instead of one CASE per row: cheaper and the same count at any size.
+        if met_ids:
+            CustomerTelemetryAttribute.objects.filter(pk__in=met_ids).update(is_met=True, last_checked_at=now)
+        if unmet_ids:
+            CustomerTelemetryAttribute.objects.filter(pk__in=unmet_ids).update(is_met=False, last_checked_at=now)
+
+        changed_tasks: list[CustomerTask] = []
+        history: list[TaskStatusChange] = []
+        changes: list[StatusChange] = []
+        for task in tasks:
+            task_attributes = by_task.get(task.pk, [])
+            computed = compute_task_status(task_attributes)
+            dirty = False
+            if (computed or "") != task.telemetry_status:
+                task.telemetry_status = computed or ""
+                dirty = True
+            owned_by_telemetry = task.status_update_source != StatusSource.MANUAL
+            if computed is not None and (take_back or (owned_by_telemetry and computed != task.status)):
+                previous = task.status
+                entry = customer_task_set_status_fields(
+                    task,
+                    status=computed,
+                    source=StatusSource.TELEMETRY,
+                    actor=TELEMETRY_ACTOR,
+                    notes=note,
+                    evidence=_evidence(task_attributes, latest, computed, evidence_extra),
+                    now=now,
+                )
+                history.append(entry)
+                changes.append(
+                    StatusChange(
+                        customer_task_id=task.pk,
+                        adoption_plan_id=task.adoption_plan_id,
+                        task_name=task.name,
+                        from_status=previous,
+                        to_status=computed,
+                        task=task,
+                    )
+                )
+                dirty = True
+            if dirty:
+                task.updated_at = now
+                changed_tasks.append(task)
+
+        if changed_tasks:
+            CustomerTask.objects.bulk_update(changed_tasks, [*STATUS_FIELDS, "telemetry_status"])
+        if history:
+            TaskStatusChange.objects.bulk_create(history)
+            for change, entry in zip(changes, history, strict=True):
+                change.history_id = entry.pk
+            plan_recompute_totals(plan_ids={change.adoption_plan_id for change in changes})
+    return changes
+
+
+def adoption_plan_evaluate(*, actor, plan: AdoptionPlan, now: datetime | None = None) -> AdoptionPlan:
+    """Plan-wide evaluation: re-check every (non-archived) task of the plan against its telemetry."""
+    with transaction.atomic():
+        task_ids = list(CustomerTask.objects.filter(adoption_plan=plan, is_archived=False).values_list("pk", flat=True))
+        changes = evaluate_customer_tasks(task_ids=task_ids, now=now, evidence_extra={"trigger": "plan-evaluation"})
+        audit_record(
+            actor=actor,
+            action="plan.evaluate",
+            obj=plan,
+            object_type="adoption_plan",
+            customer_id=plan.customer_product.customer_id,
+            summary=f"Evaluated telemetry of {len(task_ids)} tasks: {len(changes)} status changes",
+            details={"tasks": len(task_ids), "statusChanges": [c.as_dict() for c in changes]},
+        )
+    plan.refresh_from_db()
+    return plan
+
+
+# --- daily re-evaluation of time-based criteria (SPEC 10 "Criteria edge cases") -------------------
+
+
+def criterion_is_time_based(criterion) -> bool:
+    """Does the criterion use `within_days` anywhere (its truth changes with the clock)?"""
+    if isinstance(criterion, dict):
+        if criterion.get("op") == "within_days":
+            return True
+        return any(criterion_is_time_based(v) for k, v in criterion.items() if k in ("all", "any", "not"))
+    if isinstance(criterion, list):
+        return any(criterion_is_time_based(v) for v in criterion)
+    return False
+
+
+def time_based_task_ids(*, plan_ids: Iterable[int] | None = None) -> list[int]:
+    """Tasks (archived ones too: isMet stays current) with an active attribute using within_days."""
+    rows = CustomerTelemetryAttribute.objects.filter(is_active=True, data_type__in=["TIMESTAMP", "JSON"])
+    if plan_ids is not None:
+        rows = rows.filter(customer_task__adoption_plan_id__in=list(plan_ids))
+    return sorted(
+        {task_id for task_id, crit in rows.values_list("customer_task_id", "success_criteria")
+         if criterion_is_time_based(crit)}
+    )
+
+
+def telemetry_reevaluate_time_based(
+    *, plan_ids: Iterable[int] | None = None, now: datetime | None = None, chunk_size: int = 500, progress=None
+) -> tuple[int, list[StatusChange]]:
+    """Re-evaluate every task with time-based criteria, one transaction per chunk of tasks.
+
+    Returns (number of tasks evaluated, status changes). `progress(done, total)` is called after
+    each chunk, outside its transaction so that others can see it.
+    """
+    now = now or timezone.now()
+    ids = time_based_task_ids(plan_ids=plan_ids)
+    changes: list[StatusChange] = []
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        with transaction.atomic():
+            changes.extend(
+                evaluate_customer_tasks(task_ids=chunk, now=now, evidence_extra={"trigger": "daily-time-based"})
+            )
+        if progress:
+            progress(min(start + chunk_size, len(ids)), len(ids))
+    if ids:
+        audit_record(
+            actor="system",
+            action="telemetry.reevaluate",
+            object_type="telemetry",
+            summary=f"Re-evaluated {len(ids)} tasks with time-based criteria: {len(changes)} status changes",
+            details={"tasks": len(ids), "statusChanges": [c.as_dict() for c in changes[:500]]},
+        )
+    return len(ids), changes

@@ -1,0 +1,372 @@
+"""Every telemetry write: ingestion (one service for every channel), reset to telemetry, API keys.
+
+Conventions: `<noun>_<verb>(*, ...)`, keyword-only arguments, atomic, DomainError on refusal, and a
+refused call changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from adoption.models import CustomerTask
+from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from customers.audit import actor_label_of, audit_record
+from customers.models import Customer
+from telemetry.evaluation import StatusChange, evaluate_customer_tasks
+from telemetry.ingestion import (
+    MAX_BATCH_ID_LENGTH,
+    MAX_ITEMS,
+    MAX_NOTES_LENGTH,
+    MAX_SOURCE_LENGTH,
+    ItemError,
+    content_hash,
+    customer_id_of,
+    normalize_customer_ids,
+    parse_observed_at,
+    resolve_attribute_references,
+    value_error_message,
+)
+from telemetry.keys import KEY_PREFIX, generate_api_key, hash_key
+from telemetry.models import ApiKey, CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
+
+
+def telemetry_actor_label(actor) -> str:
+    """'alice', 'api-key:cak_AbCdEfGh' or 'system' for audit and batch records."""
+    if isinstance(actor, ApiKey):
+        return f"api-key:{actor.prefix}"
+    return actor_label_of(actor)
+
+
+def value_as_dict(value: CustomerTelemetryValue) -> dict:
+    return {
+        "id": str(value.pk),
+        "customerAttributeId": str(value.customer_attribute_id),
+        "value": value.value,
+        "observedAt": value.observed_at.isoformat(),
+        "source": value.source,
+        "notes": value.notes,
+        "batchId": value.batch_id or None,
+    }
+
+
+@dataclass
+class IngestResult:
+    """What an ingestion stored and which tasks changed status. A replay answers as the first time."""
+
+    batch_id: str | None
+    values: list[CustomerTelemetryValue]
+    status_changes: list[StatusChange]
+    replayed: bool = False
+    response: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {**self.response, "replayed": self.replayed}
+
+
+def _raise_for(errors: list[ItemError], *, total: int, api_key: bool) -> None:
+    if not errors:
+        return
+    details = [e.as_dict() for e in errors]
+    scope = [e for e in errors if e.kind == "scope"]
+    if scope:
+        first = scope[0]
+        message = f"item {first.index}: {first.message}; nothing was stored"
+        # The HTTP API answers 403 for an unknown or foreign attribute (SPEC 10); for users an
+        # unknown id and an invisible one are NOT_FOUND, like everywhere else (SPEC 9).
+        raise (Forbidden if api_key else NotFound)(message, field="values", details=details)
+    bad_items = len({e.index for e in errors})
+    first = errors[0]
+    raise ValidationFailed(
+        f"{bad_items} of {total} values rejected (item {first.index}: {first.message}); nothing was stored",
+        field="values",
+        details=details,
+    )
+
+
+@transaction.atomic
+def telemetry_ingest(
+    *,
+    actor,
+    items: list,
+    batch_id: str | None = None,
+    customer: Customer | None = None,
+    allowed_customer_ids=None,
+    channel: str = "api",
+) -> IngestResult:
+    """Store telemetry values and evaluate the tasks they touch, all or nothing (SPEC 6.4).
+
+    `customer` (an API key's) limits the items to that customer's attributes; `allowed_customer_ids`
+    (a user's visible customers) to those customers. Idempotent by (customer, batchId): the same
+    content again is a replay that stores nothing and answers as the first time; other content is
+    a CONFLICT. The number of queries does not grow with the number of items.
+    """
+    now = timezone.now()
+    label = telemetry_actor_label(actor)
+    if not isinstance(items, list):
+        raise ValidationFailed("values must be a list of telemetry values", field="values")
+    if not items:
+        raise ValidationFailed("values is empty: send at least one telemetry value", field="values")
+    if len(items) > MAX_ITEMS:
+        raise ValidationFailed(
+            f"too many values in one request: {len(items)}, at most {MAX_ITEMS}", field="values"
+        )
+
+    errors: list[ItemError] = []
+    batch_id = _effective_batch_id(batch_id, items, errors)
+
+    references: list[dict | None] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append(ItemError(index, "", f"each value must be an object, got {type(item).__name__}"))
+            references.append(None)
+        else:
+            references.append(item)
+    attributes, ref_errors = resolve_attribute_references(
+        references,
+        customer_id=customer.pk if customer is not None else None,
+        allowed_customer_ids=normalize_customer_ids(allowed_customer_ids),
+    )
+    errors.extend(ref_errors)
+    if any(e.kind == "scope" for e in errors):
+        _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
+
+    customer_ids = {customer_id_of(a) for a in attributes if a is not None}
+    if customer is not None:
+        customer_ids = {customer.pk}
+    digest = content_hash(items)
+    batch_customer_id = None
+    if batch_id is not None:
+        if len(customer_ids) > 1:
+            errors.append(
+                ItemError(0, "batchId", "a batch belongs to one customer; these values belong to customers "
+                          + ", ".join(str(c) for c in sorted(customer_ids)))
+            )
+        elif customer_ids:
+            batch_customer_id = next(iter(customer_ids))
+            existing = TelemetryBatch.objects.filter(customer_id=batch_customer_id, batch_id=batch_id).first()
+            if existing is not None:
+                return _replay_or_conflict(existing, digest, batch_id)
+
+    rows = []  # (index, attribute, value, observed_at, source, notes)
+    for index, (item, attribute) in enumerate(zip(items, attributes, strict=True)):
+        if attribute is None:
+            continue
+        row_errors_before = len(errors)
+        if "value" not in item:
+            errors.append(ItemError(index, "value", "value is required"))
+        else:
+            problem = value_error_message(attribute, item["value"])
+            if problem:
+                errors.append(ItemError(index, "value", problem))
+        observed_at = now
+        if item.get("observedAt") not in (None, ""):
+            observed_at, problem = parse_observed_at(item["observedAt"], now=now)
+            if problem:
+                errors.append(ItemError(index, "observedAt", problem))
+        source = item.get("source")
+        if source in (None, ""):
+            source = channel
+        elif not isinstance(source, str) or len(source) > MAX_SOURCE_LENGTH:
+            errors.append(ItemError(index, "source", f"source must be a string of at most {MAX_SOURCE_LENGTH} "
+                                    "characters"))
+        notes = item.get("notes")
+        if notes is None:
+            notes = ""
+        elif not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH:
+            errors.append(ItemError(index, "notes", f"notes must be a string of at most {MAX_NOTES_LENGTH} "
+                                    "characters"))
+        if len(errors) == row_errors_before:
+            rows.append((attribute, item["value"], observed_at, source, notes))
+    _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
+
+    batch = None
+    if batch_id is not None and batch_customer_id is not None:
+        try:
+            with transaction.atomic():
+                batch = TelemetryBatch.objects.create(
+                    customer_id=batch_customer_id, batch_id=batch_id, content_hash=digest, channel=channel[:30],
+                    actor_label=label[:150], value_count=len(rows),
+                )
+        except IntegrityError:
+            # The same batch was stored concurrently and has committed since: answer as it did.
+            existing = TelemetryBatch.objects.get(customer_id=batch_customer_id, batch_id=batch_id)
+            return _replay_or_conflict(existing, digest, batch_id)
+
+    values = CustomerTelemetryValue.objects.bulk_create(
+        [
+            CustomerTelemetryValue(
+                customer_attribute=attribute, value=value, observed_at=observed_at, source=source,
+                notes=notes, batch_id=batch_id or "",
+            )
+            for attribute, value, observed_at, source, notes in rows
+        ]
+    )
+
+    # Freshness: last_seen_at is the observedAt of the latest value (an older late arrival leaves it).
+    seen: dict[int, CustomerTelemetryAttribute] = {}
+    for attribute, _, observed_at, _, _ in rows:
+        current = seen.get(attribute.pk, attribute)
+        if current.last_seen_at is None or observed_at > current.last_seen_at:
+            current.last_seen_at = observed_at
+            seen[attribute.pk] = current
+    if seen:
+        CustomerTelemetryAttribute.objects.bulk_update(list(seen.values()), ["last_seen_at"])
+
+    extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
+    changes = evaluate_customer_tasks(
+        task_ids={attribute.customer_task_id for attribute, *_ in rows}, now=now, evidence_extra=extra
+    )
+
+    response = {
+        "batchId": batch_id,
+        "stored": len(values),
+        "values": [value_as_dict(v) for v in values],
+        "statusChanges": [c.as_dict() for c in changes],
+    }
+    if batch is not None:
+        batch.response = response
+        batch.save(update_fields=["response"])
+    audit_record(
+        actor=label if isinstance(actor, ApiKey) else actor,
+        action="telemetry.ingest",
+        object_type="telemetry_batch",
+        object_id=batch_id or "",
+        customer_id=next(iter(customer_ids)) if len(customer_ids) == 1 else None,
+        summary=f"{len(values)} telemetry values via {channel}; {len(changes)} task status changes",
+        details={
+            "channel": channel,
+            "batchId": batch_id,
+            "values": len(values),
+            "customerIds": sorted(customer_ids),
+            "statusChanges": [c.as_dict() for c in changes[:200]],
+        },
+    )
+    return IngestResult(batch_id=batch_id, values=values, status_changes=changes, response=response)
+
+
+def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str | None:
+    """The request's batchId; items may repeat it but must not disagree (SPEC 10 "Batches")."""
+    if batch_id in (None, ""):
+        batch_id = None
+    elif not isinstance(batch_id, str) or len(batch_id) > MAX_BATCH_ID_LENGTH:
+        raise ValidationFailed(f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters",
+                               field="batchId")
+    item_ids = [(i, item.get("batchId")) for i, item in enumerate(items)
+                if isinstance(item, dict) and item.get("batchId") not in (None, "")]
+    if batch_id is None and item_ids:
+        candidate = item_ids[0][1]
+        if isinstance(candidate, str) and len(candidate) <= MAX_BATCH_ID_LENGTH:
+            batch_id = candidate
+        else:
+            errors.append(ItemError(item_ids[0][0], "batchId",
+                                    f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters"))
+            return None
+    for index, item_batch in item_ids:
+        if item_batch != batch_id:
+            errors.append(
+                ItemError(index, "batchId", f"batchId {str(item_batch)[:60]!r} differs from the request's batchId "
+                          f"{batch_id!r}: all values of a request carry the same batchId")
+            )
+    return batch_id
+
+
+def _replay_or_conflict(batch: TelemetryBatch, digest: str, batch_id: str) -> IngestResult:
+    if batch.content_hash != digest:
+        raise Conflict(
+            f"batchId {batch_id!r} was already used for different values; use a new batchId",
+            field="batchId",
+        )
+    response = batch.response or {}
+    values = list(
+        CustomerTelemetryValue.objects.filter(
+            batch_id=batch_id,
+            customer_attribute__customer_task__adoption_plan__customer_product__customer_id=batch.customer_id,
+        ).order_by("pk")
+    )
+    changes = [StatusChange.from_dict(d) for d in response.get("statusChanges", [])]
+    return IngestResult(batch_id=batch_id, values=values, status_changes=changes, replayed=True, response=response)
+
+
+# --- reset to telemetry ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_task_reset_to_telemetry(*, actor, task: CustomerTask) -> CustomerTask:
+    """Hand a task back to telemetry and apply the computed status at once (SPEC 4).
+
+    A history entry is written even when the status stays (the owner changes). A task without
+    active attributes has nothing to hand back to: VALIDATION_ERROR.
+    """
+    if not CustomerTelemetryAttribute.objects.filter(customer_task=task, is_active=True).exists():
+        raise ValidationFailed(
+            f"task {task.name!r} has no active telemetry attributes: there is no telemetry status to reset to",
+            field="customerTaskId",
+        )
+    label = actor_label_of(actor)
+    changes = evaluate_customer_tasks(
+        task_ids=[task.pk], take_back=True, evidence_extra={"resetBy": label}, note=f"Reset to telemetry by {label}"
+    )
+    task.refresh_from_db()
+    customer_id = task.adoption_plan.customer_product.customer_id
+    audit_record(
+        actor=actor,
+        action="task.reset_to_telemetry",
+        obj=task,
+        object_type="customer_task",
+        customer_id=customer_id,
+        summary=f"Reset task {task.name!r} to telemetry: {task.status}",
+        details={"statusChanges": [c.as_dict() for c in changes], "status": task.status},
+    )
+    return task
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(*, actor, customer: Customer, name: str = "") -> tuple[ApiKey, str]:
+    """Issue a key for a customer system. The raw key is returned once and never stored."""
+    name = (name or "").strip()
+    if len(name) > 100:
+        raise ValidationFailed("name must be at most 100 characters", field="name")
+    raw, prefix, digest = generate_api_key()
+    api_key = ApiKey.objects.create(
+        customer=customer, name=name, prefix=prefix, key_hash=digest,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(
+        actor=actor, action="api_key.create", obj=api_key, object_type="api_key", customer_id=customer.pk,
+        summary=f"API key {prefix}… issued for {customer.name}", details={"name": name, "prefix": prefix},
+    )
+    return api_key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, actor, api_key: ApiKey) -> ApiKey:
+    """Revoke a key; it authenticates nothing from now on. Revoking a revoked key changes nothing."""
+    if api_key.revoked_at is not None:
+        return api_key
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor, action="api_key.revoke", obj=api_key, object_type="api_key", customer_id=api_key.customer_id,
+        summary=f"API key {api_key.prefix}… revoked", details={"name": api_key.name, "prefix": api_key.prefix},
+    )
+    return api_key
+
+
+def api_key_authenticate(raw) -> ApiKey | None:
+    """The active key with this raw value (and its customer), recording its use; None otherwise."""
+    if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or len(raw) > 200:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("customer").filter(key_hash=hash_key(raw), revoked_at__isnull=True).first()
+    )
+    if api_key is None:
+        return None
+    api_key.last_used_at = timezone.now()
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=api_key.last_used_at)
+    return api_key
