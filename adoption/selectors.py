@@ -1,0 +1,153 @@
+"""Reads of plans and customer tasks that cross relations, with their prefetching spelled out.
+
+Permission checks stay with the callers (adoption.permissions): these functions take objects or
+querysets the caller is already allowed to see.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+
+from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
+from adoption.progress import percentage, to_decimal
+from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
+
+# --- needsSync (SPEC 7) ----------------------------------------------------------------------------
+
+
+def plan_needs_sync(plan: AdoptionPlan) -> bool:
+    """True when the assignment's entitlements or the product's catalog changed after the last sync.
+
+    Uses the `needs_sync` annotation of `plans_with_needs_sync` when present; otherwise reads the
+    plan's assignment and product (select_related them to avoid two queries).
+    """
+    annotated = getattr(plan, "needs_sync", None)
+    if annotated is not None:
+        return bool(annotated)
+    synced = plan.last_synced_at
+    if synced is None:
+        return True
+    entitlements = plan.customer_product.entitlements_changed_at
+    catalog = plan.product.catalog_changed_at
+    return bool((entitlements and entitlements > synced) or (catalog and catalog > synced))
+
+
+NEEDS_SYNC = Q(last_synced_at__isnull=True) | Q(customer_product__entitlements_changed_at__gt=F("last_synced_at")) | Q(
+    product__catalog_changed_at__gt=F("last_synced_at")
+)
+
+
+def plans_with_needs_sync(plans: QuerySet[AdoptionPlan] | None = None) -> QuerySet[AdoptionPlan]:
+    """Annotate `needs_sync` on every plan of a list, in the same single query."""
+    plans = AdoptionPlan.objects.all() if plans is None else plans
+    return plans.annotate(
+        needs_sync=Case(When(NEEDS_SYNC, then=Value(True)), default=Value(False), output_field=BooleanField())
+    )
+
+
+# --- plans and their tasks ---------------------------------------------------------------------------
+
+
+def plan_tasks(plan: AdoptionPlan, status=None, *, include_inactive_attributes: bool = False) -> QuerySet[CustomerTask]:
+    """The tasks a plan shows (never archived ones; NOT_APPLICABLE included), by sequence number, with
+    outcomes, releases and telemetry attributes prefetched (active ones unless asked otherwise)."""
+    plan_id = plan.pk if isinstance(plan, AdoptionPlan) else int(plan)
+    tasks = CustomerTask.objects.visible().filter(adoption_plan_id=plan_id)
+    if status:
+        tasks = tasks.filter(status=str(status))
+    return _with_task_relations(tasks, include_inactive_attributes=include_inactive_attributes)
+
+
+def _with_task_relations(tasks: QuerySet[CustomerTask], *, include_inactive_attributes: bool = False):
+    attributes = CustomerTelemetryAttribute.objects.order_by("order", "pk")
+    if not include_inactive_attributes:
+        attributes = attributes.filter(is_active=True)
+    return tasks.order_by("sequence_number", "pk").prefetch_related(
+        "outcomes", "releases", Prefetch("telemetry_attributes", queryset=attributes)
+    )
+
+
+def plan_with_tasks(plan_id) -> AdoptionPlan | None:
+    """One plan with its assignment, customer, product and selections, and its visible tasks under
+    `plan.tasks.all()` (ordered, relations prefetched): a fixed number of queries however large."""
+    visible = _with_task_relations(CustomerTask.objects.visible())
+    return (
+        plans_with_needs_sync(AdoptionPlan.objects.filter(pk=int(plan_id)))
+        .select_related("customer_product__customer", "product")
+        .prefetch_related("selected_outcomes", "selected_releases", Prefetch("tasks", queryset=visible))
+        .first()
+    )
+
+
+# --- progress and activity (SPEC 10) ------------------------------------------------------------------
+
+
+def customer_overall_progress(customer) -> Decimal:
+    """Sum of completedWeight / sum of totalWeight over the customer's plans, in percent (0 without weight)."""
+    customer_id = getattr(customer, "pk", customer)
+    totals = AdoptionPlan.objects.filter(customer_product__customer_id=customer_id).aggregate(
+        completed=Sum("completed_weight"), total=Sum("total_weight")
+    )
+    return percentage(to_decimal(totals["completed"]), to_decimal(totals["total"]))
+
+
+def _latest_status_change():
+    return Subquery(
+        TaskStatusChange.objects.filter(customer_task__adoption_plan_id=OuterRef("pk"))
+        .order_by().values("customer_task__adoption_plan_id").annotate(latest=Max("created_at")).values("latest")[:1],
+        output_field=DateTimeField(),
+    )
+
+
+def _latest_value():
+    return Subquery(
+        CustomerTelemetryValue.objects.filter(customer_attribute__customer_task__adoption_plan_id=OuterRef("pk"))
+        .order_by().values("customer_attribute__customer_task__adoption_plan_id")
+        .annotate(latest=Max("created_at")).values("latest")[:1],
+        output_field=DateTimeField(),
+    )
+
+
+def plans_with_last_activity(plans: QuerySet[AdoptionPlan] | None = None) -> QuerySet[AdoptionPlan]:
+    """Annotate `latest_status_change_at` and `latest_value_at` on every plan, in the same query;
+    `plan_last_activity` then needs no further query."""
+    plans = AdoptionPlan.objects.all() if plans is None else plans
+    return plans.annotate(latest_status_change_at=_latest_status_change(), latest_value_at=_latest_value())
+
+
+def plan_last_activity(plan: AdoptionPlan) -> datetime | None:
+    """The latest of: a status change of one of its tasks, a telemetry value received, the last sync."""
+    if not hasattr(plan, "latest_status_change_at"):
+        row = plans_with_last_activity(AdoptionPlan.objects.filter(pk=plan.pk)).values(
+            "latest_status_change_at", "latest_value_at").first() or {}
+        status_at, value_at = row.get("latest_status_change_at"), row.get("latest_value_at")
+    else:
+        status_at, value_at = plan.latest_status_change_at, plan.latest_value_at
+    moments = [m for m in (status_at, value_at, plan.last_synced_at) if m is not None]
+    return max(moments) if moments else None
+
+
+__all__ = [
+    "customer_overall_progress",
+    "plan_last_activity",
+    "plan_needs_sync",
+    "plan_tasks",
+    "plan_with_tasks",
+    "plans_with_last_activity",
+    "plans_with_needs_sync",
+]
