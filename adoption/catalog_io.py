@@ -1,0 +1,795 @@
+"""Catalog files: read, validate, load (upsert by name) and dump the catalog as YAML or JSON.
+
+File format (keys in camelCase, like the GraphQL API)::
+
+    products:
+      - name: ...                    # required, unique in the file
+        description: ...
+        outcomes: [{name, description}]
+        releases: [{name, level, description}]          # level: a number such as 7.2
+        tasks:
+          - name: ...                # required, unique within the product
+            description: ...
+            estMinutes: 30           # required, integer >= 0
+            weight: 2.5              # required, 0 .. 9999.99, at most 2 decimals
+            licenseLevel: ESSENTIAL  # required: ESSENTIAL | ADVANTAGE | SIGNATURE
+            sequenceNumber: 10       # integer >= 0
+            priority: High
+            howToDoc: [url, ...]
+            howToVideo: [url, ...]
+            notes: ...
+            outcomes: [outcome name, ...]   # names from this product's outcomes
+            releases: [release name, ...]   # names from this product's releases
+            telemetry:
+              - {name, description, dataType, isRequired, successCriteria, order}
+
+The whole file is validated before anything is written, and every problem is reported with its
+location (``products[1].tasks[7].telemetry[0].successCriteria.all[1].value``) and the names of the
+product, task and attribute it sits in. Loading is all-or-nothing, in one transaction, and
+idempotent: items are matched by name (products by name, outcomes/releases/tasks by product and
+name, attributes by task and name), so loading the same file twice changes nothing.
+
+Loading uses bulk queries, which fire no signals, so it records Product.catalog_changed_at itself
+for every product whose outcomes, releases, tasks, links or attributes changed (SPEC 10).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from adoption.choices import DataType, LicenseLevel
+from adoption.models import WEIGHT_MAX, Outcome, Product, Release, Task
+from telemetry.criteria import normalize_criterion, validate_criterion
+from telemetry.models import TelemetryAttribute
+
+# Keys of each entry: required ones first. Anything else is an "unknown key" error.
+TOP_KEYS = {"products"}
+PRODUCT_KEYS = ("name", "description", "outcomes", "releases", "tasks")
+OUTCOME_KEYS = ("name", "description")
+RELEASE_KEYS = ("name", "level", "description")
+TASK_KEYS = (
+    "name", "description", "estMinutes", "weight", "sequenceNumber", "priority", "licenseLevel",
+    "howToDoc", "howToVideo", "notes", "outcomes", "releases", "telemetry",
+)  # fmt: skip
+TASK_REQUIRED = ("name", "estMinutes", "weight", "licenseLevel")
+ATTRIBUTE_KEYS = ("name", "description", "dataType", "isRequired", "successCriteria", "order")
+ATTRIBUTE_REQUIRED = ("name", "dataType")
+
+MAX_INT = 2_147_483_647
+RELEASE_LEVEL_MAX = Decimal("9999999.999")  # DecimalField(max_digits=10, decimal_places=3)
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+class CatalogFileError(Exception):
+    """The file cannot be read or parsed at all (missing, not YAML/JSON, unknown extension)."""
+
+
+@dataclass(frozen=True)
+class CatalogError:
+    location: str  # e.g. products[1].tasks[7].telemetry[0].successCriteria.all[1].value
+    message: str
+    context: str = ""  # e.g. product "Identity Guard" > task "Enforce MFA"
+
+    def __str__(self) -> str:
+        where = self.location or "(file)"
+        if self.context:
+            where += f" [{self.context}]"
+        return f"{where}: {self.message}"
+
+
+class CatalogValidationError(Exception):
+    def __init__(self, errors: list[CatalogError]):
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} error(s) in the catalog file")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and writing files
+# ---------------------------------------------------------------------------------------------
+
+
+class _CatalogYamlLoader(yaml.SafeLoader):
+    """Safe loader that keeps dates and times as strings: criteria values and telemetry timestamps
+    are ISO strings in JSON, and a YAML date object could not be stored in a JSON field."""
+
+
+_CatalogYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _format_of(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return "yaml"
+    if suffix == ".json":
+        return "json"
+    raise CatalogFileError(f"{path}: unknown file type {suffix or '(none)'!r}; use .yaml, .yml or .json")
+
+
+def parse_catalog_text(text: str, fmt: str) -> Any:
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_CatalogYamlLoader)  # noqa: S506 (a SafeLoader subclass)
+    except json.JSONDecodeError as exc:
+        raise CatalogFileError(f"not valid JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise CatalogFileError(f"not valid YAML: {exc}") from None
+
+
+def read_catalog_file(path: str | Path) -> Any:
+    fmt = _format_of(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CatalogFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CatalogFileError(f"{path}: the file is not UTF-8 text") from None
+    return parse_catalog_text(text, fmt)
+
+
+def render_catalog(data: dict, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
+def write_catalog_file(data: dict, path: str | Path) -> None:
+    Path(path).write_text(render_catalog(data, _format_of(path)), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: every problem, with its location; the result is a normalized catalog ready to load
+# ---------------------------------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value!r}"
+    if isinstance(value, str):
+        return f"string {value[:40]!r}" + ("…" if len(value) > 40 else "")
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _nested(parent: str, label: str) -> str:
+    return f"{parent} > {label}" if parent else label
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A number from the file as Decimal (through str, so 0.1 stays 0.1); None if not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+@dataclass
+class _Validator:
+    errors: list[CatalogError] = field(default_factory=list)
+
+    def error(self, location: str, message: str, context: str = "") -> None:
+        self.errors.append(CatalogError(location, message, context))
+
+    # -- small typed readers: they record an error and return None when the value does not fit --
+
+    def mapping(self, value, loc, ctx, allowed, required=()) -> dict | None:
+        if not isinstance(value, dict):
+            self.error(loc, f"must be an object, got {_describe(value)}", ctx)
+            return None
+        for key in value:
+            if key not in allowed:
+                self.error(f"{loc}.{key}", f"unknown key; expected one of: {', '.join(allowed)}", ctx)
+        for key in required:
+            if key not in value:
+                self.error(f"{loc}.{key}", "is required", ctx)
+        return value
+
+    def list_of(self, value, loc, ctx) -> list:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(loc, f"must be a list, got {_describe(value)}", ctx)
+            return []
+        return value
+
+    def text(self, data, key, loc, ctx, *, required=False, max_length=None, default="") -> str | None:
+        if key not in data:
+            return None if required else default
+        value = data[key]
+        if value is None and not required:
+            return default
+        if not isinstance(value, str):
+            self.error(f"{loc}.{key}", f"must be a string, got {_describe(value)}", ctx)
+            return None
+        if required and not value.strip():
+            self.error(f"{loc}.{key}", "must not be empty", ctx)
+            return None
+        if max_length and len(value) > max_length:
+            self.error(f"{loc}.{key}", f"is too long ({len(value)} characters, at most {max_length})", ctx)
+            return None
+        return value
+
+    def integer(self, data, key, loc, ctx, *, default=0, minimum=None) -> int | None:
+        if key not in data:
+            return default
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(f"{loc}.{key}", f"must be an integer, got {_describe(value)}", ctx)
+            return None
+        if minimum is not None and value < minimum:
+            self.error(f"{loc}.{key}", f"must be >= {minimum}, got {value}", ctx)
+            return None
+        if abs(value) > MAX_INT:
+            self.error(f"{loc}.{key}", f"is too large (at most {MAX_INT})", ctx)
+            return None
+        return value
+
+    def boolean(self, data, key, loc, ctx, *, default=False) -> bool | None:
+        if key not in data:
+            return default
+        value = data[key]
+        if not isinstance(value, bool):
+            self.error(f"{loc}.{key}", f"must be true or false, got {_describe(value)}", ctx)
+            return None
+        return value
+
+    def decimal(self, data, key, loc, ctx, *, minimum, maximum, places) -> Decimal | None:
+        if key not in data:
+            return None  # "is required" was reported by mapping()
+        value = data[key]
+        number = _decimal(value)
+        if number is None:
+            self.error(f"{loc}.{key}", f"must be a number, got {_describe(value)}", ctx)
+            return None
+        if number < minimum or number > maximum:
+            self.error(f"{loc}.{key}", f"must be between {minimum} and {maximum}, got {value}", ctx)
+            return None
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            self.error(f"{loc}.{key}", f"has more than {places} decimal places: {value}", ctx)
+            return None
+        return number
+
+    def urls(self, data, key, loc, ctx) -> list[str]:
+        raw = data.get(key)
+        items = self.list_of(raw, f"{loc}.{key}", ctx)
+        result = []
+        for i, url in enumerate(items):
+            where = f"{loc}.{key}[{i}]"
+            if not isinstance(url, str):
+                self.error(where, f"must be a URL string, got {_describe(url)}", ctx)
+                continue
+            try:
+                _url_validator(url)
+            except ValidationError:
+                self.error(where, f"is not a valid http(s) URL: {url[:80]!r}", ctx)
+                continue
+            result.append(url)
+        return result
+
+    def names(self, data, key, loc, ctx, known: set[str], kind: str) -> list[str]:
+        items = self.list_of(data.get(key), f"{loc}.{key}", ctx)
+        result: list[str] = []
+        for i, name in enumerate(items):
+            where = f"{loc}.{key}[{i}]"
+            if not isinstance(name, str):
+                self.error(where, f"must be the name of one of the product's {kind}s, got {_describe(name)}", ctx)
+            elif name not in known:
+                choices = ", ".join(sorted(known)) or "none defined"
+                self.error(where, f"unknown {kind} {name!r}; the product's {kind}s are: {choices}", ctx)
+            elif name in result:
+                self.error(where, f"{kind} {name!r} is listed twice", ctx)
+            else:
+                result.append(name)
+        return result
+
+    def unique(self, seen: dict, name, loc, ctx, kind: str) -> None:
+        if name is None:
+            return
+        if name in seen:
+            self.error(f"{loc}.name", f"duplicate {kind} name {name!r} (first at {seen[name]})", ctx)
+        else:
+            seen[name] = loc
+
+    # -- the catalog ------------------------------------------------------------------------------
+
+    def catalog(self, data) -> list[dict]:
+        if not isinstance(data, dict):
+            self.error("", f'the file must hold an object with a "products" list, got {_describe(data)}')
+            return []
+        for key in data:
+            if key not in TOP_KEYS:
+                self.error(str(key), 'unknown key; expected "products"')
+        if "products" not in data:
+            self.error("products", "is required")
+        products = self.list_of(data.get("products"), "products", "")
+        seen: dict[str, str] = {}
+        result = []
+        for i, product in enumerate(products):
+            loc = f"products[{i}]"
+            item = self.product(product, loc)
+            if item is not None:
+                self.unique(seen, item["name"], loc, f'product "{item["name"]}"', "product")
+                result.append(item)
+        return result
+
+    def product(self, data, loc) -> dict | None:
+        name = data.get("name") if isinstance(data, dict) else None
+        ctx = f'product "{name}"' if isinstance(name, str) else ""
+        if self.mapping(data, loc, ctx, PRODUCT_KEYS, required=("name",)) is None:
+            return None
+        item = {
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=200),
+            "description": self.text(data, "description", loc, ctx),
+            "outcomes": [],
+            "releases": [],
+            "tasks": [],
+        }
+        seen: dict[str, str] = {}
+        for i, outcome in enumerate(self.list_of(data.get("outcomes"), f"{loc}.outcomes", ctx)):
+            where = f"{loc}.outcomes[{i}]"
+            if self.mapping(outcome, where, ctx, OUTCOME_KEYS, required=("name",)) is None:
+                continue
+            entry = {
+                "name": self.text(outcome, "name", where, ctx, required=True, max_length=200),
+                "description": self.text(outcome, "description", where, ctx),
+            }
+            self.unique(seen, entry["name"], where, ctx, "outcome")
+            item["outcomes"].append(entry)
+        seen = {}
+        for i, release in enumerate(self.list_of(data.get("releases"), f"{loc}.releases", ctx)):
+            where = f"{loc}.releases[{i}]"
+            if self.mapping(release, where, ctx, RELEASE_KEYS, required=("name", "level")) is None:
+                continue
+            entry = {
+                "name": self.text(release, "name", where, ctx, required=True, max_length=100),
+                "level": self.decimal(
+                    release, "level", where, ctx, minimum=Decimal(0), maximum=RELEASE_LEVEL_MAX, places=3
+                ),
+                "description": self.text(release, "description", where, ctx),
+            }
+            self.unique(seen, entry["name"], where, ctx, "release")
+            item["releases"].append(entry)
+        outcome_names = {o["name"] for o in item["outcomes"] if o["name"]}
+        release_names = {r["name"] for r in item["releases"] if r["name"]}
+        seen = {}
+        for i, task in enumerate(self.list_of(data.get("tasks"), f"{loc}.tasks", ctx)):
+            where = f"{loc}.tasks[{i}]"
+            entry = self.task(task, where, ctx, outcome_names, release_names)
+            if entry is not None:
+                self.unique(seen, entry["name"], where, _nested(ctx, f'task "{entry["name"]}"'), "task")
+                item["tasks"].append(entry)
+        return item
+
+    def task(self, data, loc, product_ctx, outcome_names, release_names) -> dict | None:
+        name = data.get("name") if isinstance(data, dict) else None
+        ctx = _nested(product_ctx, f'task "{name}"') if isinstance(name, str) else product_ctx
+        if self.mapping(data, loc, ctx, TASK_KEYS, required=TASK_REQUIRED) is None:
+            return None
+        level = None
+        if "licenseLevel" in data:
+            try:
+                level = LicenseLevel.from_name(data["licenseLevel"]) if isinstance(data["licenseLevel"], str) else None
+            except ValueError:
+                level = None
+            if level is None:
+                self.error(
+                    f"{loc}.licenseLevel",
+                    f"unknown license level {data['licenseLevel']!r}; expected one of {', '.join(LicenseLevel.names)}",
+                    ctx,
+                )
+        est_minutes = None
+        if "estMinutes" in data:
+            est_minutes = self.integer(data, "estMinutes", loc, ctx, minimum=0)
+        item = {
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=200),
+            "description": self.text(data, "description", loc, ctx),
+            "est_minutes": est_minutes,
+            "weight": self.decimal(data, "weight", loc, ctx, minimum=Decimal(0), maximum=WEIGHT_MAX, places=2),
+            "sequence_number": self.integer(data, "sequenceNumber", loc, ctx, minimum=0),
+            "priority": self.text(data, "priority", loc, ctx, max_length=30),
+            "license_level": level,
+            "how_to_doc": self.urls(data, "howToDoc", loc, ctx),
+            "how_to_video": self.urls(data, "howToVideo", loc, ctx),
+            "notes": self.text(data, "notes", loc, ctx),
+            "outcomes": self.names(data, "outcomes", loc, ctx, outcome_names, "outcome"),
+            "releases": self.names(data, "releases", loc, ctx, release_names, "release"),
+            "telemetry": [],
+        }
+        seen: dict[str, str] = {}
+        for i, attribute in enumerate(self.list_of(data.get("telemetry"), f"{loc}.telemetry", ctx)):
+            where = f"{loc}.telemetry[{i}]"
+            entry = self.attribute(attribute, where, ctx)
+            if entry is not None:
+                label = _nested(ctx, f'telemetry "{entry["name"]}"')
+                self.unique(seen, entry["name"], where, label, "telemetry attribute")
+                item["telemetry"].append(entry)
+        return item
+
+    def attribute(self, data, loc, task_ctx) -> dict | None:
+        name = data.get("name") if isinstance(data, dict) else None
+        ctx = _nested(task_ctx, f'telemetry "{name}"') if isinstance(name, str) else task_ctx
+        if self.mapping(data, loc, ctx, ATTRIBUTE_KEYS, required=ATTRIBUTE_REQUIRED) is None:
+            return None
+        data_type = data.get("dataType")
+        if "dataType" in data and data_type not in DataType.values:
+            self.error(
+                f"{loc}.dataType",
+                f"unknown data type {data_type!r}; expected one of {', '.join(DataType.values)}",
+                ctx,
+            )
+            data_type = None
+        criteria = data.get("successCriteria")
+        if criteria is not None and not isinstance(criteria, dict):
+            self.error(f"{loc}.successCriteria", f"must be an object or null, got {_describe(criteria)}", ctx)
+            criteria = None
+        elif data_type is not None:
+            for problem in validate_criterion(criteria, data_type):
+                path = f"{loc}.successCriteria" + (f".{problem.path}" if problem.path else "")
+                self.error(path, problem.message, ctx)
+        return {
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=100),
+            "description": self.text(data, "description", loc, ctx),
+            "data_type": data_type,
+            "is_required": self.boolean(data, "isRequired", loc, ctx),
+            "success_criteria": normalize_criterion(criteria),
+            "order": self.integer(data, "order", loc, ctx),
+        }
+
+
+def validate_catalog(data: Any) -> tuple[list[dict], list[CatalogError]]:
+    """Check a parsed catalog file. Returns (normalized products, errors); load only when errors == []."""
+    validator = _Validator()
+    products = validator.catalog(data)
+    return products, validator.errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+
+
+KINDS = ("products", "outcomes", "releases", "tasks", "attributes")
+
+
+@dataclass
+class LoadSummary:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    deactivated: Counter = field(default_factory=Counter)
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return any(sum(c.values()) for c in (self.created, self.updated, self.deactivated))
+
+    def lines(self) -> list[str]:
+        lines = []
+        for kind in KINDS:
+            parts = [
+                f"{self.created[kind]} created",
+                f"{self.updated[kind]} updated",
+                f"{self.unchanged[kind]} unchanged",
+            ]
+            if self.deactivated[kind]:
+                parts.append(f"{self.deactivated[kind]} deactivated")
+            lines.append(f"  {kind + ':':<12}" + ", ".join(parts))
+        return lines
+
+
+def _best_by_key(objects, key) -> dict:
+    """Index rows by key; where several share a key (soft-deleted duplicates), prefer the active
+    one, then the newest."""
+    best: dict = {}
+    for obj in objects:
+        k = key(obj)
+        current = best.get(k)
+        if current is None or (obj.is_active, obj.pk) > (current.is_active, current.pk):
+            best[k] = obj
+    return best
+
+
+class _Upsert:
+    """Collects creates and updates of one model, to write them with one bulk query each."""
+
+    def __init__(self, model, fields: list[str], kind: str, summary: LoadSummary, now):
+        self.model, self.fields, self.kind, self.summary, self.now = model, fields, kind, summary, now
+        self.to_create: list = []
+        self.to_update: list = []
+
+    def put(self, existing, values: dict, **parent) -> tuple[Any, bool]:
+        """Return (object, changed). New objects get their pk after flush()."""
+        if existing is None:
+            obj = self.model(**parent, **values, is_active=True)
+            self.to_create.append(obj)
+            self.summary.created[self.kind] += 1
+            return obj, True
+        changed = not existing.is_active
+        for name, value in values.items():
+            if getattr(existing, name) != value:
+                setattr(existing, name, value)
+                changed = True
+        if changed:
+            existing.is_active = True
+            existing.updated_at = self.now
+            self.to_update.append(existing)
+        return existing, changed
+
+    def count(self, *, created: bool, changed: bool) -> None:
+        if created:
+            return
+        if changed:
+            self.summary.updated[self.kind] += 1
+        else:
+            self.summary.unchanged[self.kind] += 1
+
+    def flush(self) -> None:
+        if self.to_create:
+            self.model.objects.bulk_create(self.to_create)
+        if self.to_update:
+            self.model.objects.bulk_update(self.to_update, [*self.fields, "is_active", "updated_at"])
+
+
+def _sync_links(through, owner_field: str, target_field: str, owner_ids, desired: set[tuple[int, int]]) -> set[int]:
+    """Make the (owner, target) rows of `through` for these owners equal `desired`; return changed owners."""
+    existing = {
+        (row[owner_field], row[target_field]): row["pk"]
+        for row in through.objects.filter(**{f"{owner_field}__in": owner_ids}).values("pk", owner_field, target_field)
+    }
+    stale = [pair for pair in existing if pair not in desired]
+    fresh = sorted(pair for pair in desired if pair not in existing)
+    if stale:
+        through.objects.filter(pk__in=[existing[pair] for pair in stale]).delete()
+    if fresh:
+        through.objects.bulk_create([through(**{owner_field: a, target_field: b}) for a, b in fresh])
+    return {a for a, _ in stale} | {a for a, _ in fresh}
+
+
+@transaction.atomic
+def catalog_load(*, products: list[dict], prune: bool = False, dry_run: bool = False) -> LoadSummary:
+    """Upsert validated products (from validate_catalog) in one transaction; with dry_run roll it all
+    back and only report what would change. With prune, deactivate active catalog items the file
+    does not list (products too): the active catalog then equals the file."""
+    summary = LoadSummary(dry_run=dry_run)
+    now = timezone.now()
+    touched: set[int] = set()
+
+    # -- products --
+    names = [p["name"] for p in products]
+    existing_products = _best_by_key(Product.objects.filter(name__in=names).order_by("pk"), lambda p: p.name)
+    product_upsert = _Upsert(Product, ["name", "description"], "products", summary, now)
+    product_objs = []
+    for data in products:
+        existing = existing_products.get(data["name"])
+        obj, changed = product_upsert.put(existing, {"name": data["name"], "description": data["description"]})
+        product_upsert.count(created=existing is None, changed=changed)
+        product_objs.append(obj)
+    product_upsert.flush()
+    product_ids = [p.pk for p in product_objs]
+
+    # -- outcomes and releases --
+    def upsert_children(model, key, fields, kind):
+        rows = model.objects.filter(product_id__in=product_ids).order_by("pk")
+        current = _best_by_key(rows, lambda o: (o.product_id, o.name))
+        upsert = _Upsert(model, fields, kind, summary, now)
+        by_product: dict[int, dict[str, Any]] = {}
+        for product, data in zip(product_objs, products, strict=True):
+            objs = {}
+            for entry in data[key]:
+                existing = current.get((product.pk, entry["name"]))
+                obj, changed = upsert.put(existing, {f: entry[f] for f in fields}, product_id=product.pk)
+                upsert.count(created=existing is None, changed=changed)
+                if changed:
+                    touched.add(product.pk)
+                objs[entry["name"]] = obj
+            by_product[product.pk] = objs
+        upsert.flush()
+        kept = {obj.pk for objs in by_product.values() for obj in objs.values()}
+        return by_product, kept
+
+    outcomes, kept_outcomes = upsert_children(Outcome, "outcomes", ["name", "description"], "outcomes")
+    releases, kept_releases = upsert_children(Release, "releases", ["name", "level", "description"], "releases")
+
+    # -- tasks (and their outcome / release links) --
+    task_fields = [
+        "name", "description", "est_minutes", "weight", "sequence_number", "priority", "license_level",
+        "how_to_doc", "how_to_video", "notes",
+    ]  # fmt: skip
+    current_tasks = _best_by_key(
+        Task.objects.filter(product_id__in=product_ids).order_by("pk"), lambda t: (t.product_id, t.name)
+    )
+    task_upsert = _Upsert(Task, task_fields, "tasks", summary, now)
+    task_rows = []  # (task, data, product_id, created, changed)
+    for product, data in zip(product_objs, products, strict=True):
+        for entry in data["tasks"]:
+            existing = current_tasks.get((product.pk, entry["name"]))
+            obj, changed = task_upsert.put(existing, {f: entry[f] for f in task_fields}, product_id=product.pk)
+            task_rows.append((obj, entry, product.pk, existing is None, changed))
+    task_upsert.flush()
+    task_ids = [row[0].pk for row in task_rows]
+    outcome_links = {
+        (task.pk, outcomes[pid][name].pk) for task, entry, pid, *_ in task_rows for name in entry["outcomes"]
+    }
+    release_links = {
+        (task.pk, releases[pid][name].pk) for task, entry, pid, *_ in task_rows for name in entry["releases"]
+    }
+    relinked = _sync_links(Task.outcomes.through, "task_id", "outcome_id", task_ids, outcome_links)
+    relinked |= _sync_links(Task.releases.through, "task_id", "release_id", task_ids, release_links)
+    queued = {t.pk for t in task_upsert.to_update}
+    link_only = []
+    for task, _entry, pid, created, changed in task_rows:
+        if created or changed or task.pk in relinked:
+            touched.add(pid)
+        if created:
+            continue
+        if changed or task.pk in relinked:
+            summary.updated["tasks"] += 1
+            if task.pk not in queued:
+                task.updated_at = now
+                link_only.append(task)
+        else:
+            summary.unchanged["tasks"] += 1
+    if link_only:
+        Task.objects.bulk_update(link_only, ["updated_at"])
+
+    # -- telemetry attributes --
+    attribute_fields = ["name", "description", "data_type", "is_required", "success_criteria", "order"]
+    current_attributes = _best_by_key(
+        TelemetryAttribute.objects.filter(task_id__in=task_ids).order_by("pk"), lambda a: (a.task_id, a.name)
+    )
+    attribute_upsert = _Upsert(TelemetryAttribute, attribute_fields, "attributes", summary, now)
+    kept_attributes = []
+    for task, entry, pid, *_ in task_rows:
+        for attribute in entry["telemetry"]:
+            existing = current_attributes.get((task.pk, attribute["name"]))
+            obj, changed = attribute_upsert.put(
+                existing, {f: attribute[f] for f in attribute_fields}, task_id=task.pk
+            )
+            attribute_upsert.count(created=existing is None, changed=changed)
+            if changed:
+                touched.add(pid)
+            kept_attributes.append(obj)
+    attribute_upsert.flush()
+
+    # -- prune: deactivate what the file does not list --
+    if prune:
+        kept_task_ids = set(task_ids)
+        kept_attribute_ids = {a.pk for a in kept_attributes}
+
+        def deactivate(queryset, kind, product_of):
+            rows = list(queryset.values_list("pk", product_of))
+            if rows:
+                queryset.model.objects.filter(pk__in=[pk for pk, _ in rows]).update(is_active=False, updated_at=now)
+                summary.deactivated[kind] += len(rows)
+                touched.update(pid for _, pid in rows)
+
+        deactivate(Product.objects.active().exclude(pk__in=product_ids), "products", "pk")
+        deactivate(
+            Outcome.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_outcomes),
+            "outcomes", "product_id",
+        )
+        deactivate(
+            Release.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_releases),
+            "releases", "product_id",
+        )
+        deactivate(
+            Task.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_task_ids),
+            "tasks", "product_id",
+        )
+        deactivate(
+            TelemetryAttribute.objects.active()
+            .filter(task__product_id__in=product_ids)
+            .exclude(pk__in=kept_attribute_ids),
+            "attributes", "task__product_id",
+        )
+
+    if touched:
+        Product.objects.filter(pk__in=touched).update(catalog_changed_at=now)
+    if dry_run:
+        transaction.set_rollback(True)
+    return summary
+
+
+def catalog_load_file(path: str | Path, *, prune: bool = False, dry_run: bool = False) -> LoadSummary:
+    """Read, validate and load a file; raises CatalogFileError or CatalogValidationError (nothing loaded)."""
+    data = read_catalog_file(path)
+    products, errors = validate_catalog(data)
+    if errors:
+        raise CatalogValidationError(errors)
+    return catalog_load(products=products, prune=prune, dry_run=dry_run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dumping
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: Decimal) -> float:
+    # float() of a Decimal with <= 3 places prints back the same digits (shortest repr).
+    return float(value)
+
+
+def catalog_dump() -> dict:
+    """The active catalog in the file format; catalog_load(validate_catalog(catalog_dump())) is a no-op."""
+    tasks = (
+        Task.objects.active()
+        .order_by("sequence_number", "pk")
+        .prefetch_related(
+            Prefetch("outcomes", queryset=Outcome.objects.active().order_by("pk")),
+            Prefetch("releases", queryset=Release.objects.active().order_by("level", "pk")),
+            Prefetch("telemetry_attributes", queryset=TelemetryAttribute.objects.active().order_by("order", "pk")),
+        )
+    )
+    products = Product.objects.active().order_by("name", "pk").prefetch_related(
+        Prefetch("outcomes", queryset=Outcome.objects.active().order_by("pk")),
+        Prefetch("releases", queryset=Release.objects.active().order_by("level", "pk")),
+        Prefetch("tasks", queryset=tasks),
+    )
+    return {
+        "products": [
+            {
+                "name": product.name,
+                "description": product.description,
+                "outcomes": [{"name": o.name, "description": o.description} for o in product.outcomes.all()],
+                "releases": [
+                    {"name": r.name, "level": _number(r.level), "description": r.description}
+                    for r in product.releases.all()
+                ],
+                "tasks": [_dump_task(task) for task in product.tasks.all()],
+            }
+            for product in products
+        ]
+    }
+
+
+def _dump_task(task: Task) -> dict:
+    return {
+        "name": task.name,
+        "description": task.description,
+        "estMinutes": task.est_minutes,
+        "weight": _number(task.weight),
+        "sequenceNumber": task.sequence_number,
+        "priority": task.priority,
+        "licenseLevel": LicenseLevel(task.license_level).name,
+        "howToDoc": list(task.how_to_doc or []),
+        "howToVideo": list(task.how_to_video or []),
+        "notes": task.notes,
+        "outcomes": [o.name for o in task.outcomes.all()],
+        "releases": [r.name for r in task.releases.all()],
+        "telemetry": [
+            {
+                "name": a.name,
+                "description": a.description,
+                "dataType": a.data_type,
+                "isRequired": a.is_required,
+                "successCriteria": a.success_criteria or {},
+                "order": a.order,
+            }
+            for a in task.telemetry_attributes.all()
+        ],
+    }
