@@ -48,8 +48,8 @@ class StatusChange:
             "customerTaskId": str(self.customer_task_id),
             "adoptionPlanId": str(self.adoption_plan_id),
             "taskName": self.task_name,
-            "fromStatus": self.from_status,
-            "toStatus": self.to_status,
+            "fromStatus": str(self.from_status),
+            "toStatus": str(self.to_status),
             "source": str(self.source),
         }
 

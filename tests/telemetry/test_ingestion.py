@@ -1,0 +1,534 @@
+"""The one ingestion service (SPEC 6.1, 6.4, 10): validation, scope, batches, evaluation, query counts."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from adoption.choices import DataType, LicenseLevel, StatusSource, TaskStatus
+from adoption.models import CustomerTask, Task, TaskStatusChange
+from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from customers.models import AuditLog
+from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
+from telemetry.services import telemetry_ingest
+from tests.conftest import postgres_only
+from tests.factories import AdoptionPlanFactory
+from tests.telemetry.conftest import add_task, attr
+
+pytestmark = pytest.mark.django_db
+
+B, N, S, T, J = DataType.BOOLEAN, DataType.NUMBER, DataType.STRING, DataType.TIMESTAMP, DataType.JSON
+_RECENT = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+_OLD = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+DOC = {"sso": {"enabled": True, "provider": "Okta"}, "seats": 120, "modules": ["vpn", "dlp"],
+       "last_audit": _RECENT, "nothing": None, "items": [{"name": "first"}]}
+THREE_DEEP = {
+    "all": [
+        {"any": [{"not": {"op": "lt", "value": 10}}, {"all": [{"op": "eq", "value": 3}, {"op": "exists"}]}]},
+        {"not": {"any": [{"op": "gt", "value": 1000}, {"not": {"op": "exists"}}]}},
+    ]
+}
+
+# (data type, criterion, value, met): every op of every data type, through ingestion and evaluation.
+CASES = [
+    (B, {"op": "eq", "value": True}, True, True),
+    (B, {"op": "eq", "value": True}, False, False),
+    (B, {"op": "eq", "value": False}, False, True),
+    (B, {"op": "exists"}, False, True),
+    (B, {}, False, True),  # no criteria: any value meets
+    (N, {"op": "eq", "value": 5}, 5.0, True),
+    (N, {"op": "eq", "value": 5}, 6, False),
+    (N, {"op": "ne", "value": 5}, 6, True),
+    (N, {"op": "ne", "value": 5}, 5, False),
+    (N, {"op": "gt", "value": 100}, 101, True),
+    (N, {"op": "gt", "value": 100}, 100, False),
+    (N, {"op": "gte", "value": 100}, 100, True),
+    (N, {"op": "gte", "value": 100}, 99.5, False),
+    (N, {"op": "lt", "value": 0.5}, 0.25, True),
+    (N, {"op": "lt", "value": 0.5}, 0.5, False),
+    (N, {"op": "lte", "value": 3}, 3, True),
+    (N, {"op": "lte", "value": 3}, 4, False),
+    (N, {"op": "between", "value": [10, 20]}, 20, True),
+    (N, {"op": "between", "value": [10, 20]}, 21, False),
+    (N, {"op": "exists"}, 0, True),
+    (S, {"op": "eq", "value": "Okta"}, "Okta", True),
+    (S, {"op": "eq", "value": "Okta"}, "okta", False),
+    (S, {"op": "eq", "value": "Okta", "caseSensitive": False}, "OKTA", True),
+    (S, {"op": "ne", "value": "none"}, "saml", True),
+    (S, {"op": "ne", "value": "none"}, "none", False),
+    (S, {"op": "contains", "value": "prod"}, "eu-prod-1", True),
+    (S, {"op": "contains", "value": "prod"}, "eu-test-1", False),
+    (S, {"op": "regex", "value": "^v[0-9]+\\.[0-9]+$"}, "v7.2", True),
+    (S, {"op": "regex", "value": "^v[0-9]+\\.[0-9]+$"}, "7.2", False),
+    (S, {"op": "in", "value": ["saml", "oidc"]}, "oidc", True),
+    (S, {"op": "in", "value": ["saml", "oidc"]}, "ldap", False),
+    (T, {"op": "before", "value": "2024-01-01"}, "2023-12-31T23:59:59Z", True),
+    (T, {"op": "before", "value": "2024-01-01"}, "2024-01-01T00:00:01+00:00", False),
+    (T, {"op": "after", "value": "2024-01-01T00:00:00Z"}, "2024-03-01", True),
+    (T, {"op": "after", "value": "2024-01-01T00:00:00Z"}, "2023-06-01T10:00:00+02:00", False),
+    (T, {"op": "within_days", "value": 7}, _RECENT, True),
+    (T, {"op": "within_days", "value": 7}, _OLD, False),
+    (J, {"op": "eq", "value": True, "path": "sso.enabled"}, DOC, True),
+    (J, {"op": "eq", "value": "okta", "path": "sso.provider", "caseSensitive": False}, DOC, True),
+    (J, {"op": "gte", "value": 100, "path": "seats"}, DOC, True),
+    (J, {"op": "between", "value": [1, 50], "path": "seats"}, DOC, False),
+    (J, {"op": "contains", "value": "dlp", "path": "modules"}, DOC, True),
+    (J, {"op": "contains", "value": "casb", "path": "modules"}, DOC, False),
+    (J, {"op": "regex", "value": "^Ok", "path": "sso.provider"}, DOC, True),
+    (J, {"op": "in", "value": ["Okta", "Azure"], "path": "sso.provider"}, DOC, True),
+    (J, {"op": "within_days", "value": 7, "path": "last_audit"}, DOC, True),
+    (J, {"op": "eq", "value": "first", "path": "items.0.name"}, DOC, True),
+    (J, {"op": "exists", "path": "sso.provider"}, DOC, True),
+    (J, {"op": "exists", "path": "sso.missing"}, DOC, False),  # missing path
+    (J, {"op": "exists", "path": "nothing"}, DOC, False),  # null at the path counts as no value
+    (J, {"op": "gt", "value": 1, "path": "sso"}, DOC, False),  # an object does not compare
+    (J, {"op": "gt", "value": 1}, 5, True),  # a JSON attribute holding a bare number
+    (N, THREE_DEEP, 3, True),  # composites nested three deep
+    (N, THREE_DEEP, 50, True),
+    (N, THREE_DEEP, 5, False),
+    (N, THREE_DEEP, 2000, False),
+    (J, {"any": [{"op": "eq", "value": "x", "path": "a"}, {"all": [{"op": "gt", "value": 100, "path": "seats"},
+                                                                   {"not": {"op": "contains", "value": "vpn",
+                                                                            "path": "modules"}}]}]}, DOC, False),
+    (J, {"any": [{"op": "eq", "value": "x", "path": "a"}, {"all": [{"op": "gt", "value": 100, "path": "seats"},
+                                                                   {"not": {"op": "contains", "value": "casb",
+                                                                            "path": "modules"}}]}]}, DOC, True),
+    (S, {"all": []}, "anything", True),
+    (S, {"any": []}, "anything", False),
+]
+
+
+@pytest.mark.parametrize("data_type, criterion, value, met", CASES)
+def test_every_op_of_every_type_through_ingestion(plan, admin_user, data_type, criterion, value, met):
+    task, (attribute,) = add_task(plan, attr("measure", data_type, criterion))
+
+    result = telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": attribute.pk, "value": value}])
+
+    attribute.refresh_from_db()
+    task.refresh_from_db()
+    assert attribute.is_met is met
+    assert task.status == (TaskStatus.DONE if met else TaskStatus.NOT_STARTED)
+    assert task.telemetry_status == task.status
+    assert [c.to_status for c in result.status_changes] == ([TaskStatus.DONE] if met else [])
+
+
+def test_result_lists_stored_values_and_status_changes(plan, admin_user):
+    task, (sso, users) = add_task(plan, attr("sso"), attr("users", N, {"op": "gte", "value": 10}), name="SSO")
+    observed = "2024-05-01T08:30:00Z"
+
+    result = telemetry_ingest(
+        actor=admin_user,
+        items=[
+            {"customerAttributeId": str(sso.pk), "value": True, "observedAt": observed, "source": "okta",
+             "notes": "from the IdP"},
+            {"customerAttributeId": users.pk, "value": 3},
+        ],
+        batch_id="b-1",
+    )
+
+    stored = list(CustomerTelemetryValue.objects.order_by("pk"))
+    assert [(v.customer_attribute_id, v.value, v.source, v.notes, v.batch_id) for v in stored] == [
+        (sso.pk, True, "okta", "from the IdP", "b-1"), (users.pk, 3, "api", "", "b-1")
+    ]
+    assert stored[0].observed_at == datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+    assert abs(stored[1].observed_at - timezone.now()) < timedelta(seconds=30)  # default: received time
+    assert result.values == stored and result.replayed is False
+    answer = result.as_dict()
+    assert answer["batchId"] == "b-1" and answer["stored"] == 2 and answer["replayed"] is False
+    assert answer["values"][0] == {
+        "id": str(stored[0].pk), "customerAttributeId": str(sso.pk), "value": True,
+        "observedAt": "2024-05-01T08:30:00+00:00", "source": "okta", "notes": "from the IdP", "batchId": "b-1",
+    }
+    assert answer["statusChanges"] == [
+        {"customerTaskId": str(task.pk), "adoptionPlanId": str(plan.pk), "taskName": "SSO",
+         "fromStatus": "NOT_STARTED", "toStatus": "IN_PROGRESS", "source": "TELEMETRY"}
+    ]
+    entry = TaskStatusChange.objects.get(customer_task=task)
+    assert entry.evidence["batchId"] == "b-1" and entry.evidence["channel"] == "api"
+
+
+def test_audit_entry_per_batch_and_freshness(plan, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+    telemetry_ingest(
+        actor=admin_user,
+        items=[{"customerAttributeId": sso.pk, "value": True, "observedAt": "2024-05-02T00:00:00Z"},
+               {"customerAttributeId": sso.pk, "value": False, "observedAt": "2024-05-01T00:00:00Z"}],
+        batch_id="first", channel="graphql",
+    )
+    sso.refresh_from_db()
+    assert sso.last_seen_at == datetime(2024, 5, 2, tzinfo=UTC)
+    assert sso.is_met is True  # the later observation wins, whatever the order of the items
+
+    # a late arrival of an older observation neither moves freshness back nor becomes "latest"
+    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": False,
+                                               "observedAt": "2024-04-01"}])
+    sso.refresh_from_db()
+    assert sso.last_seen_at == datetime(2024, 5, 2, tzinfo=UTC) and sso.is_met is True
+
+    entries = list(AuditLog.objects.filter(action="telemetry.ingest").order_by("pk"))
+    assert len(entries) == 2
+    assert entries[0].actor == admin_user and entries[0].object_id == "first"
+    assert entries[0].customer_id == plan.customer_product.customer_id
+    assert entries[0].details["values"] == 2 and entries[0].details["channel"] == "graphql"
+
+
+# --- attribute lookup and scope ----------------------------------------------------------------
+
+
+def test_attribute_can_be_named_by_plan_task_and_attribute_names(plan, admin_user):
+    task, (sso,) = add_task(plan, attr("sso_enabled"), name="Enable SSO")
+
+    telemetry_ingest(actor=admin_user, items=[
+        {"adoptionPlanId": str(plan.pk), "taskName": "Enable SSO", "attributeName": "sso_enabled", "value": True}
+    ])
+
+    assert CustomerTelemetryValue.objects.get().customer_attribute == sso
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+
+
+def test_task_name_that_is_not_unique_lists_the_candidates(plan, admin_user):
+    one, _ = add_task(plan, attr("sso"), name="Twice")
+    two, _ = add_task(plan, attr("sso"), name="Twice")
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[
+            {"adoptionPlanId": plan.pk, "taskName": "Twice", "attributeName": "sso", "value": True}
+        ])
+
+    assert err.value.details == [{
+        "index": 0, "field": "taskName",
+        "message": f"task name 'Twice' is not unique in adoption plan {plan.pk}: customer tasks {one.pk}, {two.pk}; "
+                   "name the attribute by customerAttributeId instead",
+    }]
+    assert not CustomerTelemetryValue.objects.exists()
+
+
+def test_values_for_archived_tasks_are_accepted_and_kept(plan, admin_user):
+    task, (sso,) = add_task(plan, attr("sso"), name="Gone", is_archived=True)
+
+    telemetry_ingest(actor=admin_user, items=[
+        {"adoptionPlanId": plan.pk, "taskName": "Gone", "attributeName": "sso", "value": True}
+    ])
+
+    assert CustomerTelemetryValue.objects.get().customer_attribute == sso
+    plan.refresh_from_db()
+    assert plan.total_tasks == 0  # archived tasks stay out of totals
+
+
+def test_incomplete_name_reference_names_what_is_missing(plan, admin_user):
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[{"adoptionPlanId": plan.pk, "taskName": "x", "value": 1},
+                                                  {"value": 1}])
+    assert err.value.details == [
+        {"index": 0, "field": "attributeName",
+         "message": "attributeName is required when the attribute is named by plan, task and attribute names"},
+        {"index": 1, "field": "customerAttributeId",
+         "message": "name the attribute: customerAttributeId, or adoptionPlanId, taskName and attributeName"},
+    ]
+
+
+def test_key_scope_answers_the_same_for_unknown_and_foreign_attributes(plan, other_plan, customer, admin_user):
+    _, (mine,) = add_task(plan, attr("sso"))
+    _, (theirs,) = add_task(other_plan, attr("sso"))
+
+    with pytest.raises(Forbidden) as err:
+        telemetry_ingest(actor=admin_user, customer=customer, items=[
+            {"customerAttributeId": mine.pk, "value": True},
+            {"customerAttributeId": theirs.pk, "value": True},
+            {"customerAttributeId": 987654, "value": True},
+            {"customerAttributeId": "not-an-id", "value": True},
+            {"adoptionPlanId": other_plan.pk, "taskName": "x", "attributeName": "sso", "value": True},
+        ])
+
+    assert err.value.code == "FORBIDDEN"
+    foreign = f"customer telemetry attribute '{theirs.pk}' not found"
+    assert err.value.details == [
+        {"index": 1, "field": "customerAttributeId", "message": foreign},
+        {"index": 2, "field": "customerAttributeId", "message": "customer telemetry attribute '987654' not found"},
+        {"index": 3, "field": "customerAttributeId", "message": "customer telemetry attribute 'not-an-id' not found"},
+        {"index": 4, "field": "adoptionPlanId", "message": f"adoption plan {other_plan.pk} not found"},
+    ]
+    assert err.value.message == f"item 1: customer telemetry attribute '{theirs.pk}' not found; nothing was stored"
+    assert not CustomerTelemetryValue.objects.exists() and not AuditLog.objects.exists()
+    mine.refresh_from_db()
+    assert mine.last_seen_at is None and mine.last_checked_at is None
+
+
+def test_user_scope_answers_not_found_for_invisible_attributes(plan, other_plan, customer, csm):
+    _, (theirs,) = add_task(other_plan, attr("sso"))
+    customer.assigned_users.add(csm)
+
+    with pytest.raises(NotFound) as err:
+        telemetry_ingest(actor=csm, allowed_customer_ids=[customer.pk],
+                         items=[{"customerAttributeId": theirs.pk, "value": True}])
+
+    assert err.value.details == [
+        {"index": 0, "field": "customerAttributeId", "message": f"customer telemetry attribute '{theirs.pk}' not found"}
+    ]
+    assert not CustomerTelemetryValue.objects.exists()
+
+
+def test_user_scope_accepts_a_values_queryset_of_visible_customers(plan, customer, csm):
+    from customers.permissions import customer_ids_visible_to
+
+    customer.assigned_users.add(csm)
+    _, (sso,) = add_task(plan, attr("sso"))
+
+    telemetry_ingest(actor=csm, allowed_customer_ids=customer_ids_visible_to(csm),
+                     items=[{"customerAttributeId": sso.pk, "value": True}])
+
+    assert CustomerTelemetryValue.objects.count() == 1
+
+
+# --- value validation (SPEC 6.1) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data_type, value, message",
+    [
+        (N, "abc", "expected NUMBER, got string 'abc'"),
+        (N, True, "expected NUMBER, got boolean true"),
+        (B, "yes", "expected BOOLEAN, got string 'yes'"),
+        (B, 1, "expected BOOLEAN, got number 1"),
+        (S, 42, "expected STRING, got number 42"),
+        (T, "yesterday", "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string "
+                         "'yesterday'"),
+        (T, "2024-05-01T10:00:00", "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got "
+                                   "string '2024-05-01T10:00:00'"),
+        (J, None, "expected JSON, got null"),
+        (N, None, "expected NUMBER, got null"),
+    ],
+)
+def test_wrong_types_are_rejected_naming_attribute_type_and_received(plan, admin_user, data_type, value, message):
+    _, (attribute,) = add_task(plan, attr("measure", data_type, {}), name="Task A")
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": attribute.pk, "value": value}])
+
+    assert err.value.details == [
+        {"index": 0, "field": "value", "message": f"attribute 'measure' of task 'Task A': {message}"}
+    ]
+    assert not CustomerTelemetryValue.objects.exists()
+
+
+def test_one_bad_item_rejects_the_whole_request(plan, admin_user):
+    task, (sso, users) = add_task(plan, attr("sso"), attr("users", N, {"op": "gt", "value": 1}), name="T")
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, batch_id="b", items=[
+            {"customerAttributeId": sso.pk, "value": True},
+            {"customerAttributeId": users.pk, "value": "12"},
+            {"customerAttributeId": sso.pk, "value": True, "observedAt": "last tuesday"},
+            {"customerAttributeId": sso.pk},
+            "nonsense",
+        ])
+
+    assert err.value.code == "VALIDATION_ERROR"
+    assert err.value.details == [
+        {"index": 1, "field": "value", "message": "attribute 'users' of task 'T': expected NUMBER, got string '12'"},
+        {"index": 2, "field": "observedAt",
+         "message": "observedAt must be an ISO 8601 date-time like 2024-05-01T12:00:00Z, got 'last tuesday'"},
+        {"index": 3, "field": "value", "message": "value is required"},
+        {"index": 4, "field": "", "message": "each value must be an object, got str"},
+    ]
+    assert err.value.message.startswith("4 of 5 values rejected (item 1: ")
+    assert not CustomerTelemetryValue.objects.exists() and not TelemetryBatch.objects.exists()
+    assert not TaskStatusChange.objects.exists() and not AuditLog.objects.exists()
+    task.refresh_from_db()
+    assert task.status == TaskStatus.NOT_STARTED
+
+
+def test_observed_at_in_the_future_is_rejected(plan, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+    future = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True,
+                                                   "observedAt": future.isoformat()}])
+    assert err.value.details[0]["message"] == f"observedAt {future.isoformat()} is in the future"
+
+
+def test_empty_and_oversized_requests_are_refused(plan, admin_user):
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[])
+    assert err.value.field == "values"
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[{}] * 5001)
+    assert err.value.message == "too many values in one request: 5001, at most 5000"
+
+
+# --- manual override -------------------------------------------------------------------------------
+
+
+def test_manual_status_is_kept_through_ingestion(plan, admin_user):
+    task, (sso,) = add_task(plan, attr("sso"), status=TaskStatus.IN_PROGRESS, source=StatusSource.MANUAL)
+
+    result = telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True}])
+
+    assert result.status_changes == []
+    task.refresh_from_db()
+    assert task.status == TaskStatus.IN_PROGRESS and task.status_update_source == StatusSource.MANUAL
+    assert task.telemetry_status == TaskStatus.DONE and task.telemetry_disagrees
+    sso.refresh_from_db()
+    assert sso.is_met is True
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def test_same_batch_again_is_a_replay_that_stores_nothing(plan, customer, admin_user):
+    task, (sso,) = add_task(plan, attr("sso"))
+    items = [{"customerAttributeId": sso.pk, "value": True}]
+    first = telemetry_ingest(actor=admin_user, items=items, batch_id="nightly-1", customer=customer)
+
+    again = telemetry_ingest(actor=admin_user, items=items, batch_id="nightly-1", customer=customer)
+
+    assert again.replayed is True
+    assert again.as_dict() == {**first.as_dict(), "replayed": True}
+    assert [v.pk for v in again.values] == [v.pk for v in first.values]
+    assert [(c.customer_task_id, c.to_status) for c in again.status_changes] == [(task.pk, "DONE")]
+    assert CustomerTelemetryValue.objects.count() == 1
+    assert TaskStatusChange.objects.count() == 1 and AuditLog.objects.count() == 1
+    batch = TelemetryBatch.objects.get()
+    assert (batch.customer, batch.batch_id, batch.value_count) == (customer, "nightly-1", 1)
+
+
+def test_same_batch_with_other_content_is_a_conflict(plan, customer, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True}], batch_id="b7")
+
+    with pytest.raises(Conflict) as err:
+        telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": False}], batch_id="b7")
+
+    assert err.value.code == "CONFLICT" and err.value.field == "batchId"
+    assert err.value.message == "batchId 'b7' was already used for different values; use a new batchId"
+    assert list(CustomerTelemetryValue.objects.values_list("value", flat=True)) == [True]
+
+
+def test_batch_ids_are_per_customer(plan, other_plan, admin_user):
+    _, (mine,) = add_task(plan, attr("sso"))
+    _, (theirs,) = add_task(other_plan, attr("sso"))
+
+    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": mine.pk, "value": True}], batch_id="b")
+    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": theirs.pk, "value": False}], batch_id="b")
+
+    assert CustomerTelemetryValue.objects.count() == 2 and TelemetryBatch.objects.count() == 2
+
+
+def test_items_that_disagree_on_the_batch_id_are_refused(plan, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, items=[
+            {"customerAttributeId": sso.pk, "value": True, "batchId": "a"},
+            {"customerAttributeId": sso.pk, "value": True, "batchId": "b"},
+        ])
+
+    assert err.value.details == [{
+        "index": 1, "field": "batchId",
+        "message": "batchId 'b' differs from the request's batchId 'a': all values of a request carry the same "
+                   "batchId",
+    }]
+    assert not CustomerTelemetryValue.objects.exists()
+
+
+def test_item_batch_id_serves_as_the_request_batch_id(plan, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+    items = [{"customerAttributeId": sso.pk, "value": True, "batchId": "item-level"}]
+
+    telemetry_ingest(actor=admin_user, items=items)
+    replay = telemetry_ingest(actor=admin_user, items=items)
+
+    assert replay.replayed and CustomerTelemetryValue.objects.get().batch_id == "item-level"
+
+
+def test_a_batch_belongs_to_one_customer(plan, other_plan, admin_user):
+    _, (mine,) = add_task(plan, attr("sso"))
+    _, (theirs,) = add_task(other_plan, attr("sso"))
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor=admin_user, batch_id="mixed", items=[
+            {"customerAttributeId": mine.pk, "value": True}, {"customerAttributeId": theirs.pk, "value": True},
+        ])
+
+    assert err.value.details[0]["field"] == "batchId"
+    assert not CustomerTelemetryValue.objects.exists()
+
+
+# --- query count: constant in the number of values -------------------------------------------------
+
+
+def _world(plans, tasks_per_plan):
+    """Plans of one customer, each task with two attributes, built in bulk."""
+    first = AdoptionPlanFactory()
+    customer = first.customer_product.customer
+    plan_list = [first] + [
+        AdoptionPlanFactory(customer_product__customer=customer) for _ in range(plans - 1)
+    ]
+    attributes = []
+    for plan in plan_list:
+        catalog = Task.objects.bulk_create(
+            [Task(product=plan.product, name=f"T{i}", license_level=LicenseLevel.ESSENTIAL) for i in
+             range(tasks_per_plan)]
+        )
+        tasks = CustomerTask.objects.bulk_create(
+            [CustomerTask(adoption_plan=plan, original_task=t, name=t.name, license_level=1,
+                          weight=Decimal("1.00")) for t in catalog]
+        )
+        attributes += CustomerTelemetryAttribute.objects.bulk_create(
+            [CustomerTelemetryAttribute(customer_task=t, name=n, data_type=dt, success_criteria=c, is_required=True)
+             for t in tasks
+             for n, dt, c in (("on", B, {"op": "eq", "value": True}), ("n", N, {"op": "gte", "value": 1}))]
+        )
+    return customer, attributes
+
+
+def _items(attributes, count):
+    base = datetime(2024, 5, 1, tzinfo=UTC)
+    items = []
+    for i in range(count):
+        attribute = attributes[i % len(attributes)]
+        value = True if attribute.data_type == B else i
+        items.append({"customerAttributeId": str(attribute.pk), "value": value,
+                      "observedAt": (base + timedelta(minutes=i)).isoformat(), "source": "bench"})
+    return items
+
+
+@postgres_only
+def test_ingestion_query_count_does_not_grow_with_the_number_of_values():
+    small_customer, small = _world(plans=3, tasks_per_plan=2)
+    large_customer, large = _world(plans=4, tasks_per_plan=60)
+
+    with CaptureQueriesContext(connection) as few:
+        result = telemetry_ingest(actor="bench", items=_items(small, 10), batch_id="s", customer=small_customer)
+    assert result.as_dict()["stored"] == 10 and len(result.status_changes) == 5
+    with CaptureQueriesContext(connection) as many:
+        result = telemetry_ingest(actor="bench", items=_items(large, 1000), batch_id="l", customer=large_customer)
+    assert result.as_dict()["stored"] == 1000 and len(result.status_changes) == 240
+
+    assert len(many) == len(few), [q["sql"][:80] for q in many.captured_queries]
+
+
+@postgres_only
+def test_name_lookup_query_count_does_not_grow_with_the_number_of_values():
+    small_customer, small = _world(plans=2, tasks_per_plan=2)
+    large_customer, large = _world(plans=3, tasks_per_plan=40)
+
+    def by_name(attributes):
+        rows = CustomerTelemetryAttribute.objects.filter(pk__in=[a.pk for a in attributes]).select_related(
+            "customer_task")
+        return [{"adoptionPlanId": a.customer_task.adoption_plan_id, "taskName": a.customer_task.name,
+                 "attributeName": a.name, "value": True if a.data_type == B else 5} for a in rows]
+
+    small_items, large_items = by_name(small), by_name(large)
+    with CaptureQueriesContext(connection) as few:
+        telemetry_ingest(actor="bench", items=small_items, customer=small_customer)
+    with CaptureQueriesContext(connection) as many:
+        telemetry_ingest(actor="bench", items=large_items, customer=large_customer)
+
+    assert CustomerTelemetryValue.objects.count() == len(small_items) + len(large_items)
+    assert len(many) == len(few)
