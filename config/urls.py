@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Adoption planner administration"
@@ -7,6 +7,7 @@ admin.site.site_title = "Adoption planner"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("telemetry.urls")),
     # Until the CSM pages land, the front door is the admin.
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
