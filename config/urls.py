@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.graphql import graphql_view
+
 admin.site.site_header = "Adoption planner administration"
 admin.site.site_title = "Adoption planner"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("graphql/", graphql_view, name="graphql"),
     path("api/v1/", include("telemetry.urls")),
     # Until the CSM pages land, the front door is the admin.
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -1,0 +1,284 @@
+"""GraphQL types and mutations of telemetry: catalog attribute definitions, customer attributes and
+values, ingestion, evaluation and reset to telemetry (strategy section 4, SPEC 6 and 9)."""
+
+import graphene
+from django.db.models import OuterRef, Subquery
+
+from adoption import catalog
+from adoption.models import AdoptionPlan, CustomerTask
+from adoption.permissions import get_customer_task_for_user, get_plan_for_user, require_catalog_editor
+from config.errors import Forbidden
+from config.graphql import (
+    JSON,
+    MAX_TELEMETRY_VALUES,
+    DeleteResult,
+    Relation,
+    TelemetryDataType,
+    check_count,
+    enum_value,
+    fields_renamed,
+    load,
+    load_many,
+    optional_string,
+    register_relation,
+    related,
+    related_list,
+    related_object,
+    timestamp,
+    user_of,
+)
+from customers.audit import actor_label_of
+from customers.models import Customer
+from customers.permissions import can_write_customer, customer_ids_visible_to, require_authenticated
+from telemetry.evaluation import adoption_plan_evaluate, evaluate_customer_tasks
+from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
+from telemetry.permissions import customer_attributes_visible_to
+from telemetry.services import customer_task_reset_to_telemetry, telemetry_ingest
+
+
+def _latest_values():
+    """Each attribute's latest value ("latest" = greatest observedAt, then greatest id; SPEC 6.1)."""
+    latest = (
+        CustomerTelemetryValue.objects.filter(customer_attribute_id=OuterRef("customer_attribute_id"))
+        .order_by("-observed_at", "-pk")
+        .values("pk")[:1]
+    )
+    return CustomerTelemetryValue.objects.filter(pk=Subquery(latest))
+
+
+register_relation("CustomerTelemetryAttribute", "customerTask", Relation(
+    "customer_task", "CustomerTask", CustomerTask.objects.all))
+register_relation("CustomerTelemetryAttribute", "values", Relation(
+    "values", "CustomerTelemetryValue", lambda: CustomerTelemetryValue.objects.order_by("observed_at", "pk"),
+    "gql_values"))
+register_relation("CustomerTelemetryAttribute", "latestValue", Relation(
+    "values", "CustomerTelemetryValue", _latest_values, "gql_latest_values"))
+register_relation("CustomerTelemetryValue", "customerAttribute", Relation(
+    "customer_attribute", "CustomerTelemetryAttribute", CustomerTelemetryAttribute.objects.all))
+
+
+class TelemetryAttribute(graphene.ObjectType):
+    class Meta:
+        description = "A catalog definition: what to measure on a task and when it counts as met."
+
+    id = graphene.ID(required=True)
+    task_id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    description = optional_string("description")
+    data_type = graphene.Field(graphene.NonNull(TelemetryDataType))
+    is_required = graphene.Boolean(required=True)
+    success_criteria = graphene.Field(graphene.NonNull(JSON))
+    order = graphene.Int(required=True)
+    created_at = timestamp("created_at", required=True)
+    updated_at = timestamp("updated_at", required=True)
+
+
+class CustomerTelemetryValue_(graphene.ObjectType):
+    class Meta:
+        name = "CustomerTelemetryValue"
+
+    id = graphene.ID(required=True)
+    customer_attribute = related_object(
+        "CustomerTelemetryValue", "customerAttribute", "telemetry.schema.CustomerTelemetryAttribute_")
+    value = graphene.Field(graphene.NonNull(JSON))
+    source = optional_string("source")
+    batch_id = optional_string("batch_id")
+    notes = optional_string("notes")
+    observed_at = timestamp("observed_at", required=True, description="When the value was true at the source.")
+    created_at = timestamp("created_at", required=True)
+
+
+class CustomerTelemetryAttribute_(graphene.ObjectType):
+    class Meta:
+        name = "CustomerTelemetryAttribute"
+
+    id = graphene.ID(required=True)
+    customer_task = related_object("CustomerTelemetryAttribute", "customerTask", "adoption.schema.CustomerTask_")
+    original_attribute_id = graphene.ID()
+    name = graphene.String(required=True)
+    description = optional_string("description")
+    data_type = graphene.Field(graphene.NonNull(TelemetryDataType))
+    is_required = graphene.Boolean(required=True)
+    success_criteria = graphene.Field(graphene.NonNull(JSON))
+    order = graphene.Int(required=True)
+    is_active = graphene.Boolean(required=True)
+    is_met = graphene.Boolean(required=True)
+    last_checked_at = timestamp("last_checked_at")
+    values = related_list("CustomerTelemetryAttribute", "values", CustomerTelemetryValue_)
+    latest_value = graphene.Field(CustomerTelemetryValue_)
+    created_at = timestamp("created_at", required=True)
+    updated_at = timestamp("updated_at", required=True)
+
+    @staticmethod
+    def resolve_latest_value(obj, info):
+        latest = related(obj, info, "CustomerTelemetryAttribute", "latestValue")
+        return latest[0] if latest else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Mutations: values, evaluation, reset
+# ---------------------------------------------------------------------------------------------
+
+
+class AddTelemetryValueInput(graphene.InputObjectType):
+    customer_attribute_id = graphene.ID(required=True)
+    value = graphene.InputField(graphene.NonNull(JSON))
+    source = graphene.String()
+    batch_id = graphene.String()
+    notes = graphene.String()
+    observed_at = graphene.String(description="ISO 8601; default: when the value is received.")
+
+
+def _items(inputs) -> list[dict]:
+    return [
+        {
+            "customerAttributeId": item.customer_attribute_id,
+            "value": item.value,
+            "source": item.source,
+            "batchId": item.batch_id,
+            "notes": item.notes,
+            "observedAt": item.observed_at,
+        }
+        for item in inputs
+    ]
+
+
+def _ingest(info, inputs, *, field: str) -> list:
+    """Store values as the user: attributes of customers they cannot see are NOT_FOUND (from the
+    ingestion service), those of customers they may only read are FORBIDDEN; all or nothing."""
+    user = user_of(info)
+    require_authenticated(user)
+    visible = set(customer_ids_visible_to(user).values_list("pk", flat=True))
+    referenced = {item.customer_attribute_id for item in inputs}
+    attribute_ids = []
+    for raw in referenced:
+        try:
+            attribute_ids.append(int(str(raw).strip()))
+        except (TypeError, ValueError):
+            continue  # malformed: the ingestion service answers NOT_FOUND for it
+    customer_ids = set(
+        customer_attributes_visible_to(user).filter(pk__in=attribute_ids)
+        .values_list("customer_task__adoption_plan__customer_product__customer_id", flat=True)
+    )
+    for customer in Customer.objects.filter(pk__in=customer_ids):
+        if not can_write_customer(user, customer):
+            raise Forbidden(f"you may not add telemetry for customer {customer.pk}", field=field)
+    with fields_renamed({"values": field}):
+        result = telemetry_ingest(actor=user, items=_items(inputs), allowed_customer_ids=visible, channel="graphql")
+    return [value.pk for value in result.values]
+
+
+class TelemetryMutation(graphene.ObjectType):
+    add_customer_telemetry_value = graphene.Field(
+        graphene.NonNull(CustomerTelemetryValue_), input=graphene.Argument(graphene.NonNull(AddTelemetryValueInput)))
+    bulk_add_customer_telemetry_values = graphene.List(
+        graphene.NonNull(CustomerTelemetryValue_), required=True,
+        inputs=graphene.Argument(graphene.NonNull(graphene.List(graphene.NonNull(AddTelemetryValueInput)))),
+        description=f"At most {MAX_TELEMETRY_VALUES} values per call; all or nothing.",
+    )
+    evaluate_task_telemetry = graphene.Field(
+        graphene.NonNull("adoption.schema.CustomerTask_"), customer_task_id=graphene.ID(required=True))
+    evaluate_all_tasks_telemetry = graphene.Field(
+        graphene.NonNull("adoption.schema.AdoptionPlan_"), adoption_plan_id=graphene.ID(required=True))
+    reset_customer_task_to_telemetry = graphene.Field(
+        graphene.NonNull("adoption.schema.CustomerTask_"), customer_task_id=graphene.ID(required=True),
+        description="Hand the task back to telemetry and apply the status its telemetry computes.")
+
+    @staticmethod
+    def resolve_add_customer_telemetry_value(root, info, input):
+        ids = _ingest(info, [input], field="input")
+        return load(CustomerTelemetryValue, ids[0], info, "CustomerTelemetryValue")
+
+    @staticmethod
+    def resolve_bulk_add_customer_telemetry_values(root, info, inputs):
+        check_count(inputs, limit=MAX_TELEMETRY_VALUES, field="inputs")
+        ids = _ingest(info, inputs, field="inputs")
+        return load_many(CustomerTelemetryValue.objects.all(), ids, info, "CustomerTelemetryValue")
+
+    @staticmethod
+    def resolve_evaluate_task_telemetry(root, info, customer_task_id):
+        user = user_of(info)
+        task = get_customer_task_for_user(user, customer_task_id, write=True)
+        evaluate_customer_tasks(
+            task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": actor_label_of(user)})
+        return load(CustomerTask, task.pk, info, "CustomerTask")
+
+    @staticmethod
+    def resolve_evaluate_all_tasks_telemetry(root, info, adoption_plan_id):
+        user = user_of(info)
+        plan = get_plan_for_user(user, adoption_plan_id, write=True)
+        adoption_plan_evaluate(actor=user, plan=plan)
+        return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
+
+    @staticmethod
+    def resolve_reset_customer_task_to_telemetry(root, info, customer_task_id):
+        user = user_of(info)
+        task = get_customer_task_for_user(user, customer_task_id, write=True)
+        customer_task_reset_to_telemetry(actor=user, task=task)
+        return load(CustomerTask, task.pk, info, "CustomerTask")
+
+
+# ---------------------------------------------------------------------------------------------
+# Mutations: catalog attribute definitions (ADMIN and CATALOG_EDITOR)
+# ---------------------------------------------------------------------------------------------
+
+
+class TelemetryAttributeInput(graphene.InputObjectType):
+    task_id = graphene.ID(required=True)
+    name = graphene.String(required=True)
+    description = graphene.String()
+    data_type = graphene.InputField(graphene.NonNull(TelemetryDataType))
+    is_required = graphene.Boolean()
+    success_criteria = graphene.InputField(JSON)
+    order = graphene.Int()
+
+
+class TelemetryAttributeUpdateInput(graphene.InputObjectType):
+    name = graphene.String()
+    description = graphene.String()
+    data_type = graphene.InputField(TelemetryDataType)
+    is_required = graphene.Boolean()
+    success_criteria = graphene.InputField(JSON, description="null or {} mean no criteria; leave out to keep.")
+    order = graphene.Int()
+
+
+class TelemetryCatalogMutation(graphene.ObjectType):
+    create_telemetry_attribute = graphene.Field(
+        graphene.NonNull(TelemetryAttribute), input=graphene.Argument(graphene.NonNull(TelemetryAttributeInput)))
+    update_telemetry_attribute = graphene.Field(
+        graphene.NonNull(TelemetryAttribute), id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(TelemetryAttributeUpdateInput)))
+    delete_telemetry_attribute = graphene.Field(
+        graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
+
+    @staticmethod
+    def resolve_create_telemetry_attribute(root, info, input):
+        user = user_of(info)
+        require_catalog_editor(user)
+        with fields_renamed(default="taskId"):
+            task = catalog.catalog_task_get(input.task_id)
+        return catalog.telemetry_attribute_create(
+            actor=user, task=task, name=input.name, data_type=enum_value(input.data_type),
+            description=input.description, is_required=bool(input.is_required),
+            success_criteria=input.success_criteria, order=input.order or 0,
+        )
+
+    @staticmethod
+    def resolve_update_telemetry_attribute(root, info, id, input):
+        user = user_of(info)
+        require_catalog_editor(user)
+        attribute = catalog.catalog_attribute_get(id)
+        changes = {
+            "name": input.name, "description": input.description, "is_required": input.is_required,
+            "order": input.order,
+            "data_type": enum_value(input.data_type) if input.data_type is not None else None,
+        }
+        if "success_criteria" in input:
+            changes["success_criteria"] = input.success_criteria
+        return catalog.telemetry_attribute_update(actor=user, attribute=attribute, **changes)
+
+    @staticmethod
+    def resolve_delete_telemetry_attribute(root, info, id):
+        user = user_of(info)
+        require_catalog_editor(user)
+        return catalog.telemetry_attribute_delete(actor=user, attribute=catalog.catalog_attribute_get(id))
