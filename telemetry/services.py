@@ -95,13 +95,16 @@ def telemetry_ingest(
     customer: Customer | None = None,
     allowed_customer_ids=None,
     channel: str = "api",
+    content_key: str | None = None,
 ) -> IngestResult:
     """Store telemetry values and evaluate the tasks they touch, all or nothing (SPEC 6.4).
 
     `customer` (an API key's) limits the items to that customer's attributes; `allowed_customer_ids`
     (a user's visible customers) to those customers. Idempotent by (customer, batchId): the same
     content again is a replay that stores nothing and answers as the first time; other content is
-    a CONFLICT. The number of queries does not grow with the number of items.
+    a CONFLICT. `content_key` replaces the fingerprint of the items for that comparison (the
+    spreadsheet import uses the file's, since its items depend on what is already stored).
+    The number of queries does not grow with the number of items.
     """
     now = timezone.now()
     label = telemetry_actor_label(actor)
@@ -136,7 +139,7 @@ def telemetry_ingest(
     customer_ids = {customer_id_of(a) for a in attributes if a is not None}
     if customer is not None:
         customer_ids = {customer.pk}
-    digest = content_hash(items)
+    digest = content_key or content_hash(items)
     batch_customer_id = None
     if batch_id is not None:
         if len(customer_ids) > 1:
@@ -271,6 +274,13 @@ def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str |
                           f"{batch_id!r}: all values of a request carry the same batchId")
             )
     return batch_id
+
+
+def telemetry_batch_replay(*, customer_id: int, batch_id: str, content_key: str) -> IngestResult | None:
+    """The stored answer if this customer already sent this batch with this content; CONFLICT if
+    with other content; None if the batch is new."""
+    existing = TelemetryBatch.objects.filter(customer_id=customer_id, batch_id=batch_id).first()
+    return None if existing is None else _replay_or_conflict(existing, content_key, batch_id)
 
 
 def _replay_or_conflict(batch: TelemetryBatch, digest: str, batch_id: str) -> IngestResult:
