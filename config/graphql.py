@@ -384,7 +384,7 @@ def depth_limit_rule(max_depth: int) -> type[ValidationRule]:
                     name = definition.name.value if definition.name else "anonymous"
                     self.report_error(
                         GraphQLError(
-                            f"Operation '{name}' is nested {depth} levels deep; the limit is {max_depth}.",
+                            f"Operation '{name}' is nested deeper than the limit of {max_depth} levels.",
                             definition,
                         )
                     )
@@ -458,8 +458,9 @@ def format_error(error) -> dict:
                 extensions["details"] = json.loads(json.dumps(domain.details, default=str))
             formatted["extensions"] = extensions
             return formatted
-        if error.original_error is None and error.path is None:
-            # Syntax, validation and variable errors describe the query the client sent.
+        if error.path is None:
+            # Syntax, validation and variable errors (all raised before execution) describe the
+            # document and variables the client sent.
             formatted["extensions"] = {"code": "VALIDATION_ERROR"}
             return formatted
         _log_unexpected(error)
