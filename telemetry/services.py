@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from adoption.models import CustomerTask
@@ -208,15 +210,16 @@ def telemetry_ingest(
         ]
     )
 
-    # Freshness: last_seen_at is the observedAt of the latest value (an older late arrival leaves it).
-    seen: dict[int, CustomerTelemetryAttribute] = {}
+    # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
+    # The maximum is taken in the database, so a concurrent ingestion's later value is never undone.
+    seen: dict[int, object] = {}
     for attribute, _, observed_at, _, _ in rows:
-        current = seen.get(attribute.pk, attribute)
-        if current.last_seen_at is None or observed_at > current.last_seen_at:
-            current.last_seen_at = observed_at
-            seen[attribute.pk] = current
-    if seen:
-        CustomerTelemetryAttribute.objects.bulk_update(list(seen.values()), ["last_seen_at"])
+        if attribute.pk not in seen or observed_at > seen[attribute.pk]:
+            seen[attribute.pk] = observed_at
+    newest = Case(*[When(pk=pk, then=Value(moment)) for pk, moment in seen.items()], output_field=DateTimeField())
+    CustomerTelemetryAttribute.objects.filter(pk__in=list(seen)).update(
+        last_seen_at=Greatest(Coalesce(F("last_seen_at"), newest), newest)
+    )
 
     extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
     changes = evaluate_customer_tasks(
