@@ -1,0 +1,482 @@
+"""Django admin for the catalog (products, outcomes, releases, tasks, telemetry attributes) and for
+adoption plans, customer tasks and their status history.
+
+Catalog: ADMINs and CATALOG_EDITORs edit it; CSMs and VIEWERs may look (autocomplete in the
+assignment form needs that). Catalog deletes are soft (SPEC 10): the delete action and the delete
+page deactivate (is_active=False) instead, because plans keep snapshots that point at catalog tasks
+(CustomerTask.original_task is PROTECT). Saves go through model.save(), so adoption.signals records
+each product's catalog_changed_at, in the admin too.
+
+Plans, customer tasks and history belong to customers: scoped by customers.permissions; a status
+change made here goes through adoption.services.customer_task_update_status (history, totals, audit).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from adoption.models import (
+    AdoptionPlan,
+    CustomerTask,
+    CustomerTaskOutcome,
+    CustomerTaskRelease,
+    Outcome,
+    Product,
+    Release,
+    Task,
+    TaskStatusChange,
+)
+from adoption.permissions import can_edit_catalog, can_view_catalog
+from adoption.services import adoption_plan_sync, customer_task_update_status
+from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, admin_link
+from customers.models import Role
+from customers.permissions import role_of
+from telemetry.criteria import CriteriaValidationError, normalize_criterion
+from telemetry.models import CustomerTelemetryAttribute, TelemetryAttribute
+
+# ---------------------------------------------------------------------------------------------
+# Catalog permissions and soft delete
+# ---------------------------------------------------------------------------------------------
+
+
+class CatalogPermissionMixin:
+    def has_module_permission(self, request):
+        return can_view_catalog(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_catalog(request.user)
+
+    def has_add_permission(self, request, *args):
+        return can_edit_catalog(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return can_edit_catalog(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        # "Delete" here means deactivate; see SoftDeleteAdminMixin.
+        return can_edit_catalog(request.user)
+
+
+class CatalogInline(CatalogPermissionMixin):
+    can_delete = False  # deactivate with the is_active box instead
+    extra = 0
+    show_change_link = True
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SoftDeleteAdminMixin(CatalogPermissionMixin):
+    """Replaces hard deletion by deactivation, in the changelist action and on the delete page."""
+
+    actions = ["deactivate_selected", "reactivate_selected"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def active_name_clash(self, obj):
+        """An active sibling with the same name, which the unique constraints forbid (None if free)."""
+        return None
+
+    def _deactivate(self, objects) -> int:
+        count = 0
+        for obj in objects:
+            if obj.is_active:
+                obj.is_active = False
+                obj.save(update_fields=["is_active", "updated_at"])  # fires the catalog-change signal
+                count += 1
+        return count
+
+    @admin.action(description="Deactivate selected (soft delete: plans keep their copies)", permissions=["delete"])
+    def deactivate_selected(self, request, queryset):
+        count = self._deactivate(queryset)
+        self.message_user(request, f"Deactivated {count} {self.opts.verbose_name_plural}.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected", permissions=["change"])
+    def reactivate_selected(self, request, queryset):
+        done, clashes = 0, []
+        for obj in queryset.filter(is_active=False):
+            if self.active_name_clash(obj):
+                clashes.append(str(obj))
+                continue
+            obj.is_active = True
+            obj.save(update_fields=["is_active", "updated_at"])
+            done += 1
+        self.message_user(request, f"Reactivated {done} {self.opts.verbose_name_plural}.", messages.SUCCESS)
+        if clashes:
+            self.message_user(
+                request, f"Not reactivated, an active one has the same name: {', '.join(clashes)}", messages.WARNING
+            )
+
+    def delete_model(self, request, obj):
+        self._deactivate([obj])
+
+    def delete_queryset(self, request, queryset):
+        self._deactivate(queryset)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        if request.method == "POST":
+            self._deactivate([obj])
+            self.message_user(
+                request, f"{self.opts.verbose_name.capitalize()} “{obj}” was deactivated.", messages.SUCCESS
+            )
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Deactivate {self.opts.verbose_name}",
+            "subtitle": str(obj),
+            "object": obj,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "change_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk]),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/adoption/deactivate_confirmation.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Telemetry attribute definitions (used here as an inline and by telemetry.admin)
+# ---------------------------------------------------------------------------------------------
+
+
+class TelemetryAttributeForm(forms.ModelForm):
+    class Meta:
+        model = TelemetryAttribute
+        fields = ["task", "name", "description", "data_type", "is_required", "success_criteria", "order", "is_active"]
+
+    def clean_success_criteria(self):
+        # Null criteria are stored as {} (SPEC 10); the model's clean() then validates the rest.
+        try:
+            return normalize_criterion(self.cleaned_data.get("success_criteria"))
+        except CriteriaValidationError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class TelemetryAttributeInline(CatalogInline, admin.StackedInline):
+    model = TelemetryAttribute
+    form = TelemetryAttributeForm
+    fields = [("name", "data_type", "is_required", "order", "is_active"), "description", "success_criteria"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Products, outcomes, releases, tasks
+# ---------------------------------------------------------------------------------------------
+
+
+class OutcomeInline(CatalogInline, admin.TabularInline):
+    model = Outcome
+    fields = ["name", "description", "is_active"]
+
+
+class ReleaseInline(CatalogInline, admin.TabularInline):
+    model = Release
+    fields = ["name", "level", "description", "is_active"]
+
+
+class TaskInline(CatalogInline, admin.TabularInline):
+    model = Task
+    fields = ["sequence_number", "name", "license_level", "weight", "est_minutes", "priority", "is_active"]
+
+
+@admin.register(Product)
+class ProductAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "is_active", "task_count", "outcome_count", "release_count", "catalog_changed_at",
+                    "updated_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["catalog_changed_at", "created_at", "updated_at"]
+    fields = ["name", "description", "is_active", "catalog_changed_at", "created_at", "updated_at"]
+    inlines = [OutcomeInline, ReleaseInline, TaskInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            task_count=Count("tasks", filter=Q(tasks__is_active=True), distinct=True),
+            outcome_count=Count("outcomes", filter=Q(outcomes__is_active=True), distinct=True),
+            release_count=Count("releases", filter=Q(releases__is_active=True), distinct=True),
+        )
+
+    def active_name_clash(self, obj):
+        return Product.objects.active().filter(name=obj.name).exclude(pk=obj.pk).first()
+
+    @admin.display(description="active tasks", ordering="task_count")
+    def task_count(self, obj):
+        return obj.task_count
+
+    @admin.display(description="outcomes", ordering="outcome_count")
+    def outcome_count(self, obj):
+        return obj.outcome_count
+
+    @admin.display(description="releases", ordering="release_count")
+    def release_count(self, obj):
+        return obj.release_count
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "product", "is_active", "updated_at"]
+    list_filter = ["is_active", "product"]
+    search_fields = ["name", "description", "product__name"]
+    list_select_related = ["product"]
+    autocomplete_fields = ["product"]
+    fields = ["product", "name", "description", "is_active"]
+
+    def active_name_clash(self, obj):
+        return Outcome.objects.active().filter(product_id=obj.product_id, name=obj.name).exclude(pk=obj.pk).first()
+
+
+@admin.register(Release)
+class ReleaseAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "product", "level", "is_active", "updated_at"]
+    list_filter = ["is_active", "product"]
+    search_fields = ["name", "description", "product__name"]
+    list_select_related = ["product"]
+    autocomplete_fields = ["product"]
+    fields = ["product", "name", "level", "description", "is_active"]
+
+    def active_name_clash(self, obj):
+        return Release.objects.active().filter(product_id=obj.product_id, name=obj.name).exclude(pk=obj.pk).first()
+
+
+class TaskForm(forms.ModelForm):
+    class Meta:
+        model = Task
+        fields = [
+            "product", "name", "description", "license_level", "sequence_number", "est_minutes", "weight",
+            "priority", "how_to_doc", "how_to_video", "notes", "outcomes", "releases", "is_active",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        product_id = self.instance.product_id if self.instance.pk else None
+        for name, model in (("outcomes", Outcome), ("releases", Release)):
+            if name in self.fields:
+                queryset = model.objects.active().select_related("product")
+                self.fields[name].queryset = queryset.filter(product_id=product_id) if product_id else queryset
+                self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        product = data.get("product")
+        if product is not None:
+            for name in ("outcomes", "releases"):
+                wrong = [str(item) for item in data.get(name) or [] if item.product_id != product.pk]
+                if wrong:
+                    self.add_error(name, f"not items of {product.name}: {', '.join(wrong)}")
+        for name in ("how_to_doc", "how_to_video"):
+            value = data.get(name)
+            if value is not None and not (isinstance(value, list) and all(isinstance(u, str) for u in value)):
+                self.add_error(name, 'must be a JSON list of URLs, e.g. ["https://docs.example.com/guide"]')
+        return data
+
+
+@admin.register(Task)
+class TaskAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    form = TaskForm
+    list_display = ["name", "product", "license_level", "sequence_number", "weight", "est_minutes", "priority",
+                    "tags", "attribute_count", "is_active", "updated_at"]
+    list_filter = ["is_active", "license_level", "product", "priority"]
+    search_fields = ["name", "description", "product__name"]
+    list_select_related = ["product"]
+    autocomplete_fields = ["product"]
+    filter_horizontal = ["outcomes", "releases"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [TelemetryAttributeInline]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request)
+            .annotate(attribute_count=Count("telemetry_attributes", filter=Q(telemetry_attributes__is_active=True)))
+            .prefetch_related("outcomes", "releases")
+        )
+
+    @admin.display(description="outcomes / releases")
+    def tags(self, obj):
+        outcomes = ", ".join(o.name for o in obj.outcomes.all()) or "all"
+        releases = ", ".join(r.name for r in obj.releases.all()) or "all"
+        return f"{outcomes} / {releases}"
+
+    @admin.display(description="attributes", ordering="attribute_count")
+    def attribute_count(self, obj):
+        return obj.attribute_count
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans, customer tasks, history
+# ---------------------------------------------------------------------------------------------
+
+
+PLAN_CUSTOMER = "customer_product__customer"
+TASK_CUSTOMER = "adoption_plan__customer_product__customer"
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return role_of(request.user) in (Role.ADMIN, Role.CSM, Role.VIEWER)
+
+
+class CustomerTaskInline(ReadOnlyInline):
+    model = CustomerTask
+    fields = ["task_link", "license_level", "weight", "status", "status_update_source", "status_updated_by",
+              "is_archived"]
+    readonly_fields = fields
+    ordering = ["is_archived", "sequence_number", "id"]
+
+    @admin.display(description="task")
+    def task_link(self, obj):
+        return admin_link(obj, obj.name)
+
+
+@admin.register(AdoptionPlan)
+class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+    customer_path = PLAN_CUSTOMER
+    list_display = ["__str__", "customer", "product_name", "license_level", "completed_tasks", "total_tasks",
+                    "progress_percentage", "last_synced_at"]
+    list_filter = ["license_level", "product"]
+    search_fields = ["product_name", "customer_product__customer__name"]
+    list_select_related = ["customer_product__customer"]
+    inlines = [CustomerTaskInline]
+    actions = ["sync_selected"]
+    fields = ["customer", "product", "product_name", "license_level", "selected_outcomes", "selected_releases",
+              ("total_tasks", "completed_tasks"), ("total_weight", "completed_weight"), "progress_percentage",
+              "last_synced_at", "created_at", "updated_at"]
+    readonly_fields = ["customer"]
+
+    @admin.display(description="customer", ordering="customer_product__customer__name")
+    def customer(self, obj):
+        return admin_link(obj.customer_product.customer)
+
+    def has_sync_permission(self, request):
+        return role_of(request.user) in (Role.ADMIN, Role.CSM)
+
+    @admin.action(description="Sync selected plans with the catalog", permissions=["sync"])
+    def sync_selected(self, request, queryset):
+        plans = list(queryset)
+        for plan in plans:
+            adoption_plan_sync(actor=request.user, plan=plan)
+        self.message_user(request, f"Synced {len(plans)} plan(s).", messages.SUCCESS)
+
+
+class CustomerTaskOutcomeInline(ReadOnlyInline):
+    model = CustomerTaskOutcome
+    fields = ["outcome"]
+    readonly_fields = fields
+
+
+class CustomerTaskReleaseInline(ReadOnlyInline):
+    model = CustomerTaskRelease
+    fields = ["release"]
+    readonly_fields = fields
+
+
+class CustomerTelemetryAttributeInline(ReadOnlyInline):
+    model = CustomerTelemetryAttribute
+    fields = ["attribute_link", "data_type", "is_required", "success_criteria", "is_active", "is_met",
+              "last_checked_at", "last_seen_at"]
+    readonly_fields = fields
+
+    @admin.display(description="attribute")
+    def attribute_link(self, obj):
+        return admin_link(obj, obj.name)
+
+
+class TaskStatusChangeInline(ReadOnlyInline):
+    model = TaskStatusChange
+    fields = ["created_at", "from_status", "to_status", "source", "actor", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "status history"
+
+
+class CustomerTaskForm(forms.ModelForm):
+    class Meta:
+        model = CustomerTask
+        fields = ["status", "status_notes"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.is_archived and self.changed_data:
+            raise ValidationError("This task was archived by a sync and is no longer part of the plan.")
+        return data
+
+
+@admin.register(CustomerTask)
+class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+    customer_path = TASK_CUSTOMER
+    form = CustomerTaskForm
+    list_display = ["name", "customer", "plan", "license_level", "weight", "status", "status_update_source",
+                    "is_archived", "status_updated_at"]
+    list_filter = ["status", "status_update_source", "is_archived", "license_level"]
+    search_fields = ["name", "adoption_plan__product_name", "adoption_plan__customer_product__customer__name"]
+    list_select_related = ["adoption_plan__customer_product__customer"]
+    inlines = [CustomerTaskOutcomeInline, CustomerTaskReleaseInline, CustomerTelemetryAttributeInline,
+               TaskStatusChangeInline]
+    fieldsets = [
+        ("Status", {"fields": ["status", "status_notes", "status_update_source", "status_updated_by",
+                               "status_updated_at", "telemetry_status", "completed_at", "completed_by"]}),
+        ("Snapshot of the catalog task", {"fields": [
+            "plan", "original_task_link", "name", "description", "license_level", "est_minutes", "weight",
+            "sequence_number", "priority", "how_to_doc", "how_to_video", "notes", "is_archived", "archived_at"]}),
+    ]
+    readonly_fields = [
+        "status_update_source", "status_updated_by", "status_updated_at", "telemetry_status", "completed_at",
+        "completed_by", "plan", "original_task_link", "name", "description", "license_level", "est_minutes",
+        "weight", "sequence_number", "priority", "how_to_doc", "how_to_video", "notes", "is_archived", "archived_at",
+    ]
+
+    @admin.display(description="customer", ordering="adoption_plan__customer_product__customer__name")
+    def customer(self, obj):
+        return obj.adoption_plan.customer_product.customer
+
+    @admin.display(description="plan")
+    def plan(self, obj):
+        return admin_link(obj.adoption_plan)
+
+    @admin.display(description="catalog task")
+    def original_task_link(self, obj):
+        return admin_link(obj.original_task)
+
+    def save_model(self, request, obj, form, change):
+        if form.changed_data:
+            customer_task_update_status(
+                actor=request.user, task=obj, status=form.cleaned_data["status"],
+                notes=form.cleaned_data.get("status_notes", ""),
+            )
+        obj.refresh_from_db()
+
+
+@admin.register(TaskStatusChange)
+class TaskStatusChangeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+    customer_path = f"customer_task__{TASK_CUSTOMER}"
+    list_display = ["created_at", "customer_task", "customer", "from_status", "to_status", "source", "actor"]
+    list_filter = ["to_status", "source", "actor", "created_at"]
+    search_fields = ["actor", "note", "customer_task__name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer_task__adoption_plan__customer_product__customer"]
+    fields = ["created_at", "customer_task", "from_status", "to_status", "source", "actor", "note", "evidence"]
+
+    @admin.display(description="customer")
+    def customer(self, obj):
+        return obj.customer_task.adoption_plan.customer_product.customer

@@ -1,0 +1,472 @@
+"""Django admin for customers, assignments, roles, the audit log and access tokens.
+
+Admin permissions follow the roles (customers.permissions), not Django's per-model permissions:
+ADMIN (superuser) everything; CATALOG_EDITOR the catalog only; CSM and VIEWER the customers
+assigned to them (CSM may edit them, VIEWER only looks). A customer the user may not see is
+simply not in the queryset, so its pages answer like a missing object.
+
+Writes that matter go through the same services as the pages and GraphQL, so the admin records
+the same audit entries and creates real adoption plans.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from adoption.models import Outcome, Release
+from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
+from customers.audit import audit_record
+from customers.models import AuditLog, Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from customers.permissions import (
+    can_create_customer,
+    can_delete_customer,
+    can_manage_assignees,
+    can_write_customer,
+    customer_ids_visible_to,
+    role_of,
+)
+from customers.services import customer_create, customer_delete, customer_set_assignees, customer_update
+from customers.tokens import generate_token
+
+User = get_user_model()
+
+CUSTOMER_ROLES = (Role.ADMIN, Role.CSM, Role.VIEWER)
+
+
+def admin_link(obj, label=None):
+    """A link to the admin change page of obj."""
+    if obj is None:
+        return "-"
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label if label is not None else str(obj))
+
+
+# ---------------------------------------------------------------------------------------------
+# Role-based permission mixins, shared by the adoption and telemetry admins.
+# ---------------------------------------------------------------------------------------------
+
+
+class CustomerScopedAdminMixin:
+    """For models that belong to a customer. `customer_path` leads from the model to its Customer
+    ("" for Customer itself). VIEWERs and CSMs see their assigned customers' rows; CSMs may change
+    them; everything else is decided per model through `allow_add` / `allow_delete`."""
+
+    customer_path = "customer"
+    allow_add = False  # roles that may add: ADMIN only unless a model says otherwise
+    allow_delete = False
+
+    def _customer_of(self, obj):
+        if not self.customer_path:
+            return obj
+        for part in self.customer_path.split("__"):
+            obj = getattr(obj, part)
+        return obj
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if role_of(request.user) == Role.ADMIN:
+            return queryset
+        key = f"{self.customer_path}__in" if self.customer_path else "pk__in"
+        return queryset.filter(**{key: customer_ids_visible_to(request.user)})
+
+    def has_module_permission(self, request):
+        return role_of(request.user) in CUSTOMER_ROLES
+
+    def has_view_permission(self, request, obj=None):
+        return role_of(request.user) in CUSTOMER_ROLES
+
+    def has_change_permission(self, request, obj=None):
+        role = role_of(request.user)
+        if role not in (Role.ADMIN, Role.CSM):
+            return False
+        return obj is None or can_write_customer(request.user, self._customer_of(obj))
+
+    def has_add_permission(self, request, *args):
+        return self.allow_add and role_of(request.user) == Role.ADMIN
+
+    def has_delete_permission(self, request, obj=None):
+        return self.allow_delete and role_of(request.user) == Role.ADMIN
+
+
+class ReadOnlyAdminMixin:
+    """Append-only records (history, audit, values): nobody adds, changes or deletes them here."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AdminOnlyMixin:
+    """Models only ADMINs (superusers) manage."""
+
+    def has_module_permission(self, request):
+        return role_of(request.user) == Role.ADMIN
+
+    def has_view_permission(self, request, obj=None):
+        return role_of(request.user) == Role.ADMIN
+
+    def has_add_permission(self, request, *args):
+        return role_of(request.user) == Role.ADMIN
+
+    def has_change_permission(self, request, obj=None):
+        return role_of(request.user) == Role.ADMIN
+
+    def has_delete_permission(self, request, obj=None):
+        return role_of(request.user) == Role.ADMIN
+
+
+def refresh_saved(obj, saved):
+    """Point the admin's unsaved form instance at the row a service created."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj.refresh_from_db()
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers and assignments
+# ---------------------------------------------------------------------------------------------
+
+
+class CustomerProductInline(admin.TabularInline):
+    model = CustomerProduct
+    fields = ["product_link", "license_level", "purchased_at", "plan_link", "progress"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "adoption_plan")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return role_of(request.user) in CUSTOMER_ROLES
+
+    @admin.display(description="product")
+    def product_link(self, obj):
+        return obj.product.name
+
+    @admin.display(description="adoption plan")
+    def plan_link(self, obj):
+        plan = getattr(obj, "adoption_plan", None)
+        return admin_link(plan, f"Plan {plan.pk}") if plan else "-"
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        plan = getattr(obj, "adoption_plan", None)
+        return f"{plan.progress_percentage}% ({plan.completed_tasks}/{plan.total_tasks})" if plan else "-"
+
+
+@admin.register(Customer)
+class CustomerAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+    customer_path = ""
+    list_display = ["name", "assignees", "product_count", "updated_at"]
+    search_fields = ["name", "description"]
+    list_filter = ["assigned_users"]
+    autocomplete_fields = ["assigned_users"]
+    fields = ["name", "description", "assigned_users", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [CustomerProductInline]
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request)
+            .annotate(product_count=Count("products", distinct=True))
+            .prefetch_related("assigned_users")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not can_manage_assignees(request.user):
+            fields.append("assigned_users")
+        return fields
+
+    def has_add_permission(self, request, *args):
+        return can_create_customer(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return can_delete_customer(request.user, obj) if obj else role_of(request.user) == Role.ADMIN
+
+    @admin.display(description="assigned users")
+    def assignees(self, obj):
+        return ", ".join(sorted(u.username for u in obj.assigned_users.all())) or "-"
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, obj):
+        return obj.product_count
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            current = Customer.objects.get(pk=obj.pk)
+            customer_update(actor=request.user, customer=current, name=obj.name, description=obj.description)
+            obj.refresh_from_db()
+        else:
+            refresh_saved(obj, customer_create(actor=request.user, name=obj.name, description=obj.description))
+
+    def save_related(self, request, form, formsets, change):
+        # The only many-to-many field is assigned_users: it goes through the service (audited).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        if "assigned_users" in form.cleaned_data and can_manage_assignees(request.user):
+            customer_set_assignees(
+                actor=request.user, customer=form.instance, users=list(form.cleaned_data["assigned_users"])
+            )
+
+    def delete_model(self, request, obj):
+        customer_delete(actor=request.user, customer=obj)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            customer_delete(actor=request.user, customer=customer)
+
+
+class CustomerProductForm(forms.ModelForm):
+    class Meta:
+        model = CustomerProduct
+        fields = ["customer", "product", "license_level", "selected_outcomes", "selected_releases", "purchased_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        product = self.instance.product if self.instance.pk else None
+        for name, model in (("selected_outcomes", Outcome), ("selected_releases", Release)):
+            if name in self.fields:
+                queryset = model.objects.active().select_related("product")
+                self.fields[name].queryset = queryset.filter(product=product) if product else queryset
+                self.fields[name].help_text = "None selected means all."
+        if "purchased_at" in self.fields:
+            self.fields["purchased_at"].required = False
+            self.fields["purchased_at"].help_text = "Empty means now."
+
+    def clean(self):
+        data = super().clean()
+        product = data.get("product") or (self.instance.product if self.instance.pk else None)
+        if product is not None:
+            for name in ("selected_outcomes", "selected_releases"):
+                wrong = [str(item) for item in data.get(name) or [] if item.product_id != product.pk]
+                if wrong:
+                    self.add_error(name, f"not items of {product.name}: {', '.join(wrong)}")
+            if not self.instance.pk and not product.is_active:
+                self.add_error("product", f"{product.name} is no longer in the catalog")
+        return data
+
+
+@admin.register(CustomerProduct)
+class CustomerProductAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+    form = CustomerProductForm
+    allow_add = True
+    allow_delete = True
+    list_display = ["customer", "product", "license_level", "purchased_at", "plan", "entitlements_changed_at"]
+    list_filter = ["license_level", "product"]
+    search_fields = ["customer__name", "product__name"]
+    list_select_related = ["customer", "product", "adoption_plan"]
+    autocomplete_fields = ["customer", "product"]
+    filter_horizontal = ["selected_outcomes", "selected_releases"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["entitlements_changed_at"]
+        # Customer and product identify the assignment; purchase date is history.
+        return ["customer", "product", "purchased_at", "entitlements_changed_at", "plan"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["customer", "product", "license_level", "selected_outcomes", "selected_releases", "purchased_at"]
+        if obj is not None:
+            fields += ["entitlements_changed_at", "plan"]
+        return fields
+
+    def has_add_permission(self, request, *args):
+        return role_of(request.user) in (Role.ADMIN, Role.CSM)
+
+    def has_delete_permission(self, request, obj=None):
+        role = role_of(request.user)
+        if role not in (Role.ADMIN, Role.CSM):
+            return False
+        return obj is None or can_write_customer(request.user, obj.customer)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer" and role_of(request.user) != Role.ADMIN:
+            kwargs["queryset"] = Customer.objects.filter(pk__in=customer_ids_visible_to(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        user = request.user
+
+        class ScopedForm(form):
+            def clean(self):
+                data = super().clean()
+                customer = data.get("customer") or (self.instance.customer if self.instance.pk else None)
+                if customer is not None and not can_write_customer(user, customer):
+                    self.add_error("customer", "you may not change this customer's products")
+                return data
+
+        return ScopedForm
+
+    @admin.display(description="adoption plan")
+    def plan(self, obj):
+        plan = getattr(obj, "adoption_plan", None)
+        return admin_link(plan, f"Plan {plan.pk} ({plan.progress_percentage}%)") if plan else "-"
+
+    def save_model(self, request, obj, form, change):
+        outcomes = [o.pk for o in form.cleaned_data.get("selected_outcomes") or []]
+        releases = [r.pk for r in form.cleaned_data.get("selected_releases") or []]
+        if change:
+            customer_product_update(
+                actor=request.user, customer_product=obj, license_level=obj.license_level,
+                outcome_ids=outcomes, release_ids=releases,
+            )
+            obj.refresh_from_db()
+        else:
+            assignment = customer_product_assign(
+                actor=request.user, customer=obj.customer, product=obj.product, license_level=obj.license_level,
+                outcome_ids=outcomes, release_ids=releases, purchased_at=form.cleaned_data.get("purchased_at"),
+            )
+            refresh_saved(obj, assignment)
+
+    def save_related(self, request, form, formsets, change):
+        # Selections were saved by the service; only inlines (none today) would remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        customer_product_remove(actor=request.user, customer_product=obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            customer_product_remove(actor=request.user, customer_product=assignment)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit log (read-only) and personal access tokens
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "actor_label", "action", "object_type", "object_id", "customer_id", "summary"]
+    list_filter = ["action", "object_type", "actor_label", "created_at"]
+    search_fields = ["summary", "actor_label", "action", "object_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor"]
+    fields = ["created_at", "actor", "actor_label", "action", "object_type", "object_id", "customer_id", "summary",
+              "details"]
+    readonly_fields = fields
+
+
+class PersonalAccessTokenForm(forms.ModelForm):
+    class Meta:
+        model = PersonalAccessToken
+        fields = ["user", "name"]
+
+
+@admin.register(PersonalAccessToken)
+class PersonalAccessTokenAdmin(AdminOnlyMixin, admin.ModelAdmin):
+    form = PersonalAccessTokenForm
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["prefix", "name", "user__username"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        raw, prefix, digest = generate_token()
+        obj.prefix, obj.token_hash = prefix, digest
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user, action="access_token.create", obj=obj, object_type="personal_access_token",
+            summary=f"Personal access token {prefix}… issued for {obj.user}", details={"name": obj.name},
+        )
+        messages.success(
+            request,
+            f"The new token for {obj.user} is {raw} — copy it now: it is stored only as a hash and "
+            "will not be shown again.",
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        now = timezone.now()
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            token.revoked_at = now
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=request.user, action="access_token.revoke", obj=token, object_type="personal_access_token",
+                summary=f"Personal access token {token.prefix}… revoked",
+            )
+        self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Users with their role
+# ---------------------------------------------------------------------------------------------
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    fields = ["role"]
+    verbose_name = "role"
+    verbose_name_plural = "role"
+    extra = 1
+    max_num = 1
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [UserProfileInline]
+    list_display = ["username", "email", "first_name", "last_name", "role", "is_staff", "is_active"]
+    list_filter = ["profile__role", "is_staff", "is_superuser", "is_active"]
+    list_select_related = ["profile"]
+
+    @admin.display(description="role", ordering="profile__role")
+    def role(self, obj):
+        if obj.is_superuser:
+            return "Admin (superuser)"
+        profile = getattr(obj, "profile", None)
+        return profile.get_role_display() if profile else "-"
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not UserProfile:
+            return super().save_formset(request, form, formset, change)
+        before = dict(UserProfile.objects.filter(user=form.instance).values_list("user_id", "role"))
+        super().save_formset(request, form, formset, change)
+        after = dict(UserProfile.objects.filter(user=form.instance).values_list("user_id", "role"))
+        old, new = before.get(form.instance.pk), after.get(form.instance.pk)
+        if old != new:
+            audit_record(
+                actor=request.user, action="user.role_change", obj=form.instance, object_type="user",
+                summary=f"Role of {form.instance.username}: {old or '-'} -> {new or '-'}",
+                details={"username": form.instance.username, "from": old, "to": new},
+            )
