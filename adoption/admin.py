@@ -264,6 +264,7 @@ class TaskForm(forms.ModelForm):
             if name in self.fields:
                 queryset = model.objects.active().select_related("product")
                 self.fields[name].queryset = queryset.filter(product_id=product_id) if product_id else queryset
+                self.fields[name].label_from_instance = lambda item: f"{item.product.name}: {item.name}"
                 self.fields[name].required = False
 
     def clean(self):

@@ -190,6 +190,10 @@ class CustomerAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
             .prefetch_related("assigned_users")
         )
 
+    def get_list_filter(self, request):
+        # Filtering by assignee lists every user: only for those who manage assignees.
+        return self.list_filter if can_manage_assignees(request.user) else []
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not can_manage_assignees(request.user):
@@ -247,6 +251,7 @@ class CustomerProductForm(forms.ModelForm):
             if name in self.fields:
                 queryset = model.objects.active().select_related("product")
                 self.fields[name].queryset = queryset.filter(product=product) if product else queryset
+                self.fields[name].label_from_instance = lambda item: f"{item.product.name}: {item.name}"
                 self.fields[name].help_text = "None selected means all."
         if "purchased_at" in self.fields:
             self.fields["purchased_at"].required = False

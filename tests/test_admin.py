@@ -421,3 +421,27 @@ def test_anonymous_and_non_staff_users_are_sent_to_login(client, world, csm):
     client.force_login(csm)  # not staff
     assert client.get(url(Customer, "changelist")).status_code == 302
     assert Client().get(url(Product, "changelist")).status_code == 302
+
+
+def test_sync_action_syncs_the_csms_plans_and_is_not_offered_to_viewers(client, world, csm, viewer):
+    plan = AdoptionPlan.objects.get(customer_product__customer=world["mine"])
+    TaskFactory(product=world["product"], name="New task")  # the catalog grew: the plan needs a sync
+    client.force_login(staff(csm))
+
+    response = client.post(url(AdoptionPlan, "changelist"), {"action": "sync_selected", "_selected_action": [plan.pk]})
+
+    assert response.status_code == 302
+    assert plan.tasks.filter(name="New task").count() == 1
+    assert AuditLog.objects.filter(action="adoption_plan.sync", object_id=str(plan.pk)).count() == 1
+    client.force_login(staff(viewer))
+    assert "sync_selected" not in client.get(url(AdoptionPlan, "changelist")).content.decode()
+
+
+def test_assignment_form_names_the_product_of_each_outcome(admin_client, world):
+    ProductFactory(name="Pulse")
+    OutcomeFactory(product=Product.objects.get(name="Pulse"), name="Zero-trust access")
+
+    page = admin_client.get(url(CustomerProduct, "add")).content.decode()
+
+    assert "Identity Guard: Zero-trust access" in page
+    assert "Pulse: Zero-trust access" in page
