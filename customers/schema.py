@@ -1,6 +1,8 @@
 """GraphQL types, queries and mutations of customers and their product assignments (strategy
 section 4, SPEC 9). Thin resolvers over customers.permissions, customers.services and adoption.services."""
 
+import re
+
 import graphene
 
 from adoption.models import AdoptionPlan, Outcome, Product, Release
@@ -123,8 +125,13 @@ def _check_links(input) -> None:
     check_count(input.selected_release_ids, limit=MAX_LINK_IDS, field="selectedReleaseIds")
 
 
+_CAPITAL = re.compile(r"([A-Z])")
+
+
 def _summary(deleted: dict) -> str:
-    return ", ".join(f"{count} {name}" for name, count in deleted.items())
+    """{"customerTasks": 5, ...} -> "5 customer tasks, ..." for DeleteResult.message."""
+    words = {name: _CAPITAL.sub(r" \1", name).lower() for name in deleted}
+    return ", ".join(f"{count} {words[name]}" for name, count in deleted.items())
 
 
 class CustomerMutation(graphene.ObjectType):
