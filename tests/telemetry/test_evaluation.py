@@ -6,7 +6,7 @@ from io import StringIO
 from types import SimpleNamespace
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -371,3 +371,18 @@ def test_evaluation_runs_in_a_constant_number_of_queries():
         assert len(evaluate_customer_tasks(task_ids=large, now=NOW)) == 40
 
     assert len(many) == len(few)
+
+
+def test_evaluate_telemetry_command_limits_to_known_plans(plan):
+    task, (login,) = add_task(plan, attr("last_login", DataType.TIMESTAMP, {"op": "within_days", "value": 7}))
+    other = AdoptionPlanFactory()
+    add_task(other, attr("last_login", DataType.TIMESTAMP, {"op": "within_days", "value": 7}))
+    out = StringIO()
+
+    call_command("evaluate_telemetry", "--plan", str(plan.pk), stdout=out, stderr=StringIO())
+
+    assert "Re-evaluated 1 tasks with time-based criteria: 0 status changes in 0 plans" in out.getvalue()
+    login.refresh_from_db()
+    assert login.last_checked_at is not None
+    with pytest.raises(CommandError, match="adoption plan\\(s\\) not found: 999999"):
+        call_command("evaluate_telemetry", "--plan", "999999", stdout=StringIO())
