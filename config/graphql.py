@@ -26,6 +26,7 @@ from datetime import timedelta
 import graphene
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpResponse, HttpResponseNotAllowed
@@ -74,6 +75,7 @@ INTERNAL_ERROR = "INTERNAL_ERROR"
 GENERIC_MESSAGE = "Internal server error. The problem was logged."
 
 DEFAULT_MAX_DEPTH = 10
+MAX_TOKENS = 100_000  # lexical tokens in one document; big inputs belong in variables
 # Caps on list arguments (SPEC hardening): bulk telemetry is bounded by the issue, the others by sense.
 MAX_TELEMETRY_VALUES = 5000
 MAX_TASK_IDS = 5000
@@ -557,11 +559,14 @@ class AdoptionGraphQLView(GraphQLView):
 
     def parse_body(self, request):
         try:
+            request.body  # noqa: B018  (read it here so an oversized body is 413, not graphene's 400)
             return super().parse_body(request)
         except HttpError:
             raise
-        except Exception:  # e.g. RequestDataTooBig
-            raise HttpError(HttpResponse(status=413), "request body too large or unreadable") from None
+        except RequestDataTooBig:
+            raise HttpError(HttpResponse(status=413), "request body too large") from None
+        except Exception:  # e.g. JSON nested beyond the interpreter's recursion limit
+            raise HttpError(HttpResponse(status=400), "request body could not be read") from None
 
     @staticmethod
     def format_error(error):
@@ -572,10 +577,14 @@ class AdoptionGraphQLView(GraphQLView):
             if show_graphiql:
                 return None
             raise HttpError(HttpResponse(status=400), "Must provide query string.")
+        if not isinstance(query, str):
+            raise HttpError(HttpResponse(status=400), "The query must be a string.")
         if variables is not None and not isinstance(variables, dict):
             raise HttpError(HttpResponse(status=400), "Variables must be a JSON object.")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise HttpError(HttpResponse(status=400), "operationName must be a string.")
         try:
-            document = parse(query)
+            document = parse(query, max_lexical_tokens=MAX_TOKENS)
         except GraphQLError as exc:
             return ExecutionResult(data=None, errors=[exc])
         operation_ast = get_operation_ast(document, operation_name)
@@ -588,7 +597,10 @@ class AdoptionGraphQLView(GraphQLView):
                     f"Can only perform a {operation_ast.operation.value} operation from a POST request.",
                 )
         schema = self.schema.graphql_schema
-        errors = validate(schema, document, validation_rules(), max_errors=20)
+        try:
+            errors = validate(schema, document, validation_rules(), max_errors=20)
+        except Exception as exc:  # e.g. recursion on a pathological document: logged and masked
+            return ExecutionResult(data=None, errors=[exc])
         if errors:
             return ExecutionResult(data=None, errors=errors)
         options = {

@@ -277,3 +277,40 @@ def test_query_count_header_in_debug(as_admin):
         response = as_admin.post(URL, data=json.dumps({"query": "{ customers { id } }"}),
                                  content_type="application/json")
     assert int(response["X-DB-Query-Count"]) >= 1
+
+
+@pytest.mark.parametrize("body", [
+    {"query": 5},
+    {"query": ["{ customers { id } }"]},
+    {"query": "{ customers { id } }", "variables": [1]},
+    {"query": "{ customers { id } }", "operationName": 7},
+    {"query": "query A { customers { id } } query B { customers { id } }"},  # which one?
+    {"query": "{ customers { id } }", "operationName": "Missing"},
+    {"query": "{" * 3000 + "}" * 3000},
+    {"query": "{ customers { id } }", "variables": {"x": 1}, "extra": True},
+    [{"query": "{ customers { id } }"}],
+    "just a string",
+])
+def test_malformed_requests_never_fail_without_a_code(as_admin, body):
+    response = as_admin.post(URL, data=json.dumps(body), content_type="application/json")
+    assert response.status_code < 500
+    payload = response.json()
+    for error in payload.get("errors", []):
+        assert error["extensions"]["code"] in {"VALIDATION_ERROR", "INTERNAL_ERROR"}, error
+        assert "Traceback" not in error["message"]
+
+
+def test_deeply_nested_json_body_is_refused_cleanly(as_admin):
+    response = as_admin.post(URL, data='{"query": "{ customers { id } }", "variables": {"v": ' + "[" * 100000
+                             + "]" * 100000 + "}}", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR"}
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_oversized_body_is_413(as_admin):
+    response = as_admin.post(URL, data=json.dumps({"query": "{ customers { id } }", "pad": "x" * 2000}),
+                             content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {"errors": [{"message": "request body too large",
+                                           "extensions": {"code": "VALIDATION_ERROR"}}]}
