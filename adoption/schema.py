@@ -34,6 +34,7 @@ from config.graphql import (
     check_count,
     enum_value,
     fields_renamed,
+    find,
     load,
     load_many,
     optimize,
@@ -395,33 +396,33 @@ class AdoptionQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_product(root, info, id):
-        product = get_product_for_user(user_of(info), id)
+        product = find(get_product_for_user, user_of(info), id, field="id")
         return load(Product, product.pk, info, "Product")
 
     @staticmethod
     def resolve_adoption_plan(root, info, id):
-        plan = get_plan_for_user(user_of(info), id)
+        plan = find(get_plan_for_user, user_of(info), id, field="id")
         return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
 
     @staticmethod
     def resolve_adoption_plans_for_customer(root, info, customer_id):
-        customer = get_customer_for_user(user_of(info), customer_id)
+        customer = find(get_customer_for_user, user_of(info), customer_id, field="customerId")
         plans = AdoptionPlan.objects.filter(customer_product__customer=customer).order_by("product_name", "pk")
         return optimize(plans, info, "AdoptionPlan")
 
     @staticmethod
     def resolve_customer_task(root, info, id):
-        task = get_customer_task_for_user(user_of(info), id)
+        task = find(get_customer_task_for_user, user_of(info), id, field="id")
         return load(CustomerTask, task.pk, info, "CustomerTask")
 
     @staticmethod
     def resolve_customer_tasks_for_plan(root, info, adoption_plan_id, status=None):
-        plan = get_plan_for_user(user_of(info), adoption_plan_id)
+        plan = find(get_plan_for_user, user_of(info), adoption_plan_id, field="adoptionPlanId")
         return optimize(_visible_tasks_of(plan, status), info, "CustomerTask")
 
     @staticmethod
     def resolve_sync_preview(root, info, adoption_plan_id):
-        plan = get_plan_for_user(user_of(info), adoption_plan_id)
+        plan = find(get_plan_for_user, user_of(info), adoption_plan_id, field="adoptionPlanId")
         return sync_preview_data(plan, adoption_plan_sync_preview(plan=plan))
 
 
@@ -453,22 +454,21 @@ class AdoptionMutation(graphene.ObjectType):
     @staticmethod
     def resolve_create_adoption_plan(root, info, customer_product_id):
         user = user_of(info)
-        assignment = get_assignment_for_user(user, customer_product_id, write=True)
+        assignment = find(get_assignment_for_user, user, customer_product_id, write=True, field="customerProductId")
         plan = adoption_plan_create(actor=user, customer_product=assignment)
         return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
 
     @staticmethod
     def resolve_sync_adoption_plan(root, info, adoption_plan_id):
         user = user_of(info)
-        plan = get_plan_for_user(user, adoption_plan_id, write=True)
+        plan = find(get_plan_for_user, user, adoption_plan_id, write=True, field="adoptionPlanId")
         plan = adoption_plan_sync(actor=user, plan=plan)
         return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
 
     @staticmethod
     def resolve_update_customer_task_status(root, info, input):
         user = user_of(info)
-        with fields_renamed(default="customerTaskId"):
-            task = get_customer_task_for_user(user, input.customer_task_id, write=True)
+        task = find(get_customer_task_for_user, user, input.customer_task_id, write=True, field="customerTaskId")
         task = customer_task_update_status(actor=user, task=task, status=enum_value(input.status),
                                            notes=input.notes or "")
         return load(CustomerTask, task.pk, info, "CustomerTask")
@@ -477,7 +477,7 @@ class AdoptionMutation(graphene.ObjectType):
     def resolve_bulk_update_customer_task_status(root, info, adoption_plan_id, task_ids, status, notes=None):
         user = user_of(info)
         check_count(task_ids, limit=MAX_TASK_IDS, field="taskIds")
-        plan = get_plan_for_user(user, adoption_plan_id, write=True)
+        plan = find(get_plan_for_user, user, adoption_plan_id, write=True, field="adoptionPlanId")
         with fields_renamed({"customerTaskIds": "taskIds"}):
             tasks = customer_tasks_bulk_update_status(
                 actor=user, plan=plan, task_ids=task_ids, status=enum_value(status), notes=notes or "")
@@ -596,70 +596,67 @@ class CatalogMutation(graphene.ObjectType):
     @staticmethod
     def resolve_update_product(root, info, id, input):
         user = _editor(info)
-        product = catalog.catalog_product_get(id)
+        product = find(catalog.catalog_product_get, id, field="id")
         catalog.product_update(actor=user, product=product, name=input.name, description=input.description)
         return load(Product, product.pk, info, "Product")
 
     @staticmethod
     def resolve_delete_product(root, info, id):
         user = _editor(info)
-        return catalog.product_delete(actor=user, product=catalog.catalog_product_get(id))
+        return catalog.product_delete(actor=user, product=find(catalog.catalog_product_get, id, field="id"))
 
     @staticmethod
     def resolve_create_outcome(root, info, input):
         user = _editor(info)
-        with fields_renamed(default="productId"):
-            product = catalog.catalog_product_get(input.product_id)
+        product = find(catalog.catalog_product_get, input.product_id, field="productId")
         outcome = catalog.outcome_create(actor=user, product=product, name=input.name, description=input.description)
         return outcome
 
     @staticmethod
     def resolve_update_outcome(root, info, id, input):
         user = _editor(info)
-        outcome = catalog.catalog_outcome_get(id)
+        outcome = find(catalog.catalog_outcome_get, id, field="id")
         return catalog.outcome_update(actor=user, outcome=outcome, name=input.name, description=input.description)
 
     @staticmethod
     def resolve_delete_outcome(root, info, id):
         user = _editor(info)
-        return catalog.outcome_delete(actor=user, outcome=catalog.catalog_outcome_get(id))
+        return catalog.outcome_delete(actor=user, outcome=find(catalog.catalog_outcome_get, id, field="id"))
 
     @staticmethod
     def resolve_create_release(root, info, input):
         user = _editor(info)
-        with fields_renamed(default="productId"):
-            product = catalog.catalog_product_get(input.product_id)
+        product = find(catalog.catalog_product_get, input.product_id, field="productId")
         return catalog.release_create(actor=user, product=product, name=input.name, level=input.level,
                                       description=input.description)
 
     @staticmethod
     def resolve_update_release(root, info, id, input):
         user = _editor(info)
-        release = catalog.catalog_release_get(id)
+        release = find(catalog.catalog_release_get, id, field="id")
         return catalog.release_update(actor=user, release=release, name=input.name, level=input.level,
                                       description=input.description)
 
     @staticmethod
     def resolve_delete_release(root, info, id):
         user = _editor(info)
-        return catalog.release_delete(actor=user, release=catalog.catalog_release_get(id))
+        return catalog.release_delete(actor=user, release=find(catalog.catalog_release_get, id, field="id"))
 
     @staticmethod
     def resolve_create_task(root, info, input):
         user = _editor(info)
-        with fields_renamed(default="productId"):
-            product = catalog.catalog_product_get(input.product_id)
+        product = find(catalog.catalog_product_get, input.product_id, field="productId")
         task = catalog.task_create(actor=user, product=product, **_task_kwargs(input))
         return load(Task, task.pk, info, "Task")
 
     @staticmethod
     def resolve_update_task(root, info, id, input):
         user = _editor(info)
-        task = catalog.catalog_task_get(id)
+        task = find(catalog.catalog_task_get, id, field="id")
         catalog.task_update(actor=user, task=task, **_task_kwargs(input))
         return load(Task, task.pk, info, "Task")
 
     @staticmethod
     def resolve_delete_task(root, info, id):
         user = _editor(info)
-        return catalog.task_delete(actor=user, task=catalog.catalog_task_get(id))
+        return catalog.task_delete(actor=user, task=find(catalog.catalog_task_get, id, field="id"))

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import Model, Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.shortcuts import render
@@ -66,7 +66,7 @@ from graphql.validation import ValidationRule
 
 from adoption import choices
 from config.env import env_bool
-from config.errors import DomainError, NotFound, ValidationFailed, parse_id
+from config.errors import DomainError, NotFound, ValidationFailed
 
 logger = logging.getLogger("config.graphql")
 
@@ -80,7 +80,6 @@ MAX_TOKENS = 100_000  # lexical tokens in one document; big inputs belong in var
 MAX_TELEMETRY_VALUES = 5000
 MAX_TASK_IDS = 5000
 MAX_LINK_IDS = 500
-MAX_URLS = 50
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,20 +175,6 @@ def check_count(items, *, limit: int, field: str) -> None:
         raise ValidationFailed(f"at most {limit} items are accepted, got {len(items)}", field=field)
 
 
-def parse_ids(values, *, label: str, field: str, limit: int = MAX_LINK_IDS) -> list[int] | None:
-    """Ids of a list argument as ints (None stays None); a malformed id is NOT_FOUND naming the field."""
-    if values is None:
-        return None
-    check_count(values, limit=limit, field=field)
-    ids = []
-    for index, value in enumerate(values):
-        try:
-            ids.append(parse_id(value, label=label))
-        except NotFound as exc:
-            raise NotFound(exc.message, field=f"{field}[{index}]") from None
-    return list(dict.fromkeys(ids))
-
-
 @contextmanager
 def fields_renamed(mapping: dict[str, str] | None = None, *, default: str | None = None):
     """Name domain errors after the GraphQL argument: services speak of ``customerTaskIds`` where the
@@ -204,11 +189,11 @@ def fields_renamed(mapping: dict[str, str] | None = None, *, default: str | None
         raise
 
 
-def parse_field_id(value, *, label: str, field: str) -> int:
-    try:
-        return parse_id(value, label=label)
-    except NotFound as exc:
-        raise NotFound(exc.message, field=field) from None
+def find(lookup: Callable, *args, field: str, **kwargs):
+    """A permission lookup (``get_x_for_user``, ``catalog_x_get``) whose NOT_FOUND names the argument
+    that held the id."""
+    with fields_renamed(default=field):
+        return lookup(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,13 +297,6 @@ def load_many(queryset: QuerySet, pks: list, info, type_name: str) -> list:
     """Objects by id, in the order of ``pks``."""
     by_pk = {obj.pk: obj for obj in optimize(queryset.filter(pk__in=pks), info, type_name)}
     return [by_pk[pk] for pk in pks if pk in by_pk]
-
-
-def prefetch_objects(objects: list[Model], info, type_name: str) -> list[Model]:
-    prefetches = prefetch_for(info, type_name)
-    if prefetches and objects:
-        prefetch_related_objects(objects, *prefetches)
-    return objects
 
 
 def related(obj, info, type_name: str, key: str):

@@ -15,7 +15,7 @@ from config.graphql import (
     Relation,
     check_count,
     enum_value,
-    fields_renamed,
+    find,
     load,
     optimize,
     optional_string,
@@ -86,7 +86,7 @@ class CustomerQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_customer(root, info, id):
-        customer = get_customer_for_user(user_of(info), id)
+        customer = find(get_customer_for_user, user_of(info), id, field="id")
         return load(CustomerModel, customer.pk, info, "Customer")
 
     @staticmethod
@@ -158,14 +158,14 @@ class CustomerMutation(graphene.ObjectType):
     @staticmethod
     def resolve_update_customer(root, info, id, input):
         user = user_of(info)
-        customer = get_customer_for_user(user, id, write=True)
+        customer = find(get_customer_for_user, user, id, write=True, field="id")
         customer_update(actor=user, customer=customer, name=input.name, description=input.description)
         return load(CustomerModel, customer.pk, info, "Customer")
 
     @staticmethod
     def resolve_delete_customer(root, info, id):
         user = user_of(info)
-        customer = get_customer_for_user(user, id)
+        customer = find(get_customer_for_user, user, id, field="id")
         require_delete_customer(user, customer)
         summary = customer_delete(actor=user, customer=customer)
         return {"success": True,
@@ -175,10 +175,8 @@ class CustomerMutation(graphene.ObjectType):
     def resolve_assign_product_to_customer(root, info, input):
         user = user_of(info)
         _check_links(input)
-        with fields_renamed(default="customerId"):
-            customer = get_customer_for_user(user, input.customer_id, write=True)
-        with fields_renamed(default="productId"):
-            product = get_product_for_user(user, input.product_id)
+        customer = find(get_customer_for_user, user, input.customer_id, write=True, field="customerId")
+        product = find(get_product_for_user, user, input.product_id, field="productId")
         assignment = customer_product_assign(
             actor=user, customer=customer, product=product, license_level=enum_value(input.license_level),
             outcome_ids=input.selected_outcome_ids, release_ids=input.selected_release_ids,
@@ -189,7 +187,7 @@ class CustomerMutation(graphene.ObjectType):
     def resolve_update_customer_product(root, info, id, input):
         user = user_of(info)
         _check_links(input)
-        assignment = get_assignment_for_user(user, id, write=True)
+        assignment = find(get_assignment_for_user, user, id, write=True, field="id")
         customer_product_update(
             actor=user, customer_product=assignment,
             license_level=enum_value(input.license_level) if input.license_level is not None else None,
@@ -200,7 +198,7 @@ class CustomerMutation(graphene.ObjectType):
     @staticmethod
     def resolve_remove_product_from_customer(root, info, id):
         user = user_of(info)
-        assignment = get_assignment_for_user(user, id, write=True)
+        assignment = find(get_assignment_for_user, user, id, write=True, field="id")
         summary = customer_product_remove(actor=user, customer_product=assignment)
         return {"success": True, "message": f"{summary['productName']} removed from {summary['customerName']} "
                                             f"with {_summary(summary['deleted'])}"}

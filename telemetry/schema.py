@@ -17,6 +17,7 @@ from config.graphql import (
     check_count,
     enum_value,
     fields_renamed,
+    find,
     load,
     load_many,
     optional_string,
@@ -198,7 +199,7 @@ class TelemetryMutation(graphene.ObjectType):
     @staticmethod
     def resolve_evaluate_task_telemetry(root, info, customer_task_id):
         user = user_of(info)
-        task = get_customer_task_for_user(user, customer_task_id, write=True)
+        task = find(get_customer_task_for_user, user, customer_task_id, write=True, field="customerTaskId")
         evaluate_customer_tasks(
             task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": actor_label_of(user)})
         return load(CustomerTask, task.pk, info, "CustomerTask")
@@ -206,14 +207,14 @@ class TelemetryMutation(graphene.ObjectType):
     @staticmethod
     def resolve_evaluate_all_tasks_telemetry(root, info, adoption_plan_id):
         user = user_of(info)
-        plan = get_plan_for_user(user, adoption_plan_id, write=True)
+        plan = find(get_plan_for_user, user, adoption_plan_id, write=True, field="adoptionPlanId")
         adoption_plan_evaluate(actor=user, plan=plan)
         return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
 
     @staticmethod
     def resolve_reset_customer_task_to_telemetry(root, info, customer_task_id):
         user = user_of(info)
-        task = get_customer_task_for_user(user, customer_task_id, write=True)
+        task = find(get_customer_task_for_user, user, customer_task_id, write=True, field="customerTaskId")
         customer_task_reset_to_telemetry(actor=user, task=task)
         return load(CustomerTask, task.pk, info, "CustomerTask")
 
@@ -255,8 +256,7 @@ class TelemetryCatalogMutation(graphene.ObjectType):
     def resolve_create_telemetry_attribute(root, info, input):
         user = user_of(info)
         require_catalog_editor(user)
-        with fields_renamed(default="taskId"):
-            task = catalog.catalog_task_get(input.task_id)
+        task = find(catalog.catalog_task_get, input.task_id, field="taskId")
         return catalog.telemetry_attribute_create(
             actor=user, task=task, name=input.name, data_type=enum_value(input.data_type),
             description=input.description, is_required=bool(input.is_required),
@@ -267,7 +267,7 @@ class TelemetryCatalogMutation(graphene.ObjectType):
     def resolve_update_telemetry_attribute(root, info, id, input):
         user = user_of(info)
         require_catalog_editor(user)
-        attribute = catalog.catalog_attribute_get(id)
+        attribute = find(catalog.catalog_attribute_get, id, field="id")
         changes = {
             "name": input.name, "description": input.description, "is_required": input.is_required,
             "order": input.order,
@@ -281,4 +281,5 @@ class TelemetryCatalogMutation(graphene.ObjectType):
     def resolve_delete_telemetry_attribute(root, info, id):
         user = user_of(info)
         require_catalog_editor(user)
-        return catalog.telemetry_attribute_delete(actor=user, attribute=catalog.catalog_attribute_get(id))
+        attribute = find(catalog.catalog_attribute_get, id, field="id")
+        return catalog.telemetry_attribute_delete(actor=user, attribute=attribute)

@@ -112,7 +112,7 @@ def test_deletes_are_soft(as_editor, as_csm, acme, retail):
     assert preview == {"syncPreview": {"tasksToRemove": [{"name": "Configure", "hasProgress": False}]}}
     # A deleted item is gone for the API, and its name is free again.
     assert error_of(as_editor, 'mutation { updateTask(id: "%s", input: {weight: 2}) { id } }'
-                    % configure.pk)["extensions"] == {"code": "NOT_FOUND"}
+                    % configure.pk)["extensions"] == {"code": "NOT_FOUND", "field": "id"}
     again = data_of(as_editor, 'mutation { createTask(input: {productId: "%s", name: "Configure", estMinutes: 5, '
                                'weight: 1}) { name } }' % product.pk)
     assert again == {"createTask": {"name": "Configure"}}
@@ -123,7 +123,8 @@ def test_deleted_product_leaves_the_catalog_but_assignments_stay(as_editor, acme
     assert data_of(as_editor, 'mutation { deleteProduct(id: "%s") { success } }' % product.pk) == {
         "deleteProduct": {"success": True}}
     assert data_of(as_editor, "{ products { id } }") == {"products": []}
-    assert error_of(as_editor, '{ product(id: "%s") { id } }' % product.pk)["extensions"] == {"code": "NOT_FOUND"}
+    assert error_of(as_editor, '{ product(id: "%s") { id } }' % product.pk)["extensions"] == {
+        "code": "NOT_FOUND", "field": "id"}
     assert error_of(as_editor, 'mutation { createOutcome(input: {productId: "%s", name: "X"}) { id } }'
                     % product.pk)["extensions"] == {"code": "NOT_FOUND", "field": "productId"}
     assert Product.objects.get(pk=product.pk).is_active is False

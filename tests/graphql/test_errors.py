@@ -134,7 +134,7 @@ def test_invisible_objects_answer_like_missing_ones(as_csm, acme, admin_user, re
 def test_catalog_editors_see_no_customer_data(as_editor, acme, unchanged):
     assert data_of(as_editor, "{ customers { id } }") == {"customers": []}
     error = error_of(as_editor, '{ customer(id: "%s") { id } }' % acme["customer"].pk)
-    assert error["extensions"] == {"code": "NOT_FOUND"}
+    assert error["extensions"] == {"code": "NOT_FOUND", "field": "id"}
 
 
 def test_unknown_product_on_assignment_names_the_field(as_admin, acme, unchanged):
@@ -286,3 +286,15 @@ def test_users_without_access_to_any_customer(db, acme):
     stranger = UserFactory(username="stranger", role="CSM")
     error = error_of(client_for(stranger), STATUS % acme["tasks"]["Install"].pk)
     assert error["extensions"] == {"code": "NOT_FOUND", "field": "customerTaskId"}
+
+
+@pytest.mark.parametrize(("document", "field"), [
+    ('mutation { syncAdoptionPlan(adoptionPlanId: "plan-789") { id } }', "adoptionPlanId"),
+    ('mutation { evaluateTaskTelemetry(customerTaskId: "task-123") { id } }', "customerTaskId"),
+    ('mutation { updateCustomerProduct(id: "cust-prod-789", input: {licenseLevel: SIGNATURE}) { id } }', "id"),
+    ('mutation { createAdoptionPlan(customerProductId: "0") { id } }', "customerProductId"),
+    ('{ customerTasksForPlan(adoptionPlanId: "12345678") { id } }', "adoptionPlanId"),
+    ('mutation { createTelemetryAttribute(input: {taskId: "t", name: "x", dataType: BOOLEAN}) { id } }', "taskId"),
+])
+def test_not_found_names_the_argument_that_held_the_id(as_admin, acme, unchanged, document, field):
+    assert error_of(as_admin, document)["extensions"] == {"code": "NOT_FOUND", "field": field}

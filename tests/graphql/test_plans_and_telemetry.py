@@ -69,7 +69,7 @@ def test_remove_product_from_customer(as_csm, acme):
     }}
     assert (CustomerProduct.objects.count(), AdoptionPlan.objects.count()) == (0, 0)
     assert error_of(as_csm, '{ adoptionPlan(id: "%s") { id } }' % acme["plan"].pk)["extensions"] == {
-        "code": "NOT_FOUND"}
+        "code": "NOT_FOUND", "field": "id"}
 
 
 def test_assignment_with_release_selection(as_admin, acme, retail):
