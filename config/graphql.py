@@ -344,7 +344,11 @@ def introspection_allowed() -> bool:
 
 
 def graphiql_enabled() -> bool:
-    return bool(settings.DEBUG or getattr(settings, "GRAPHIQL_ENABLED", False))
+    """With DEBUG, or when the GRAPHIQL_ENABLED setting (else environment variable) says so."""
+    if settings.DEBUG:
+        return True
+    explicit = getattr(settings, "GRAPHIQL_ENABLED", None)
+    return bool(explicit) if explicit is not None else env_bool("GRAPHIQL_ENABLED", False)
 
 
 def depth_limit_rule(max_depth: int) -> type[ValidationRule]:

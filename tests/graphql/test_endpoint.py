@@ -144,8 +144,9 @@ def test_graphiql_sends_anonymous_browsers_to_the_login(db):
     assert response["Location"].startswith("/admin/login/?next=/graphql/")
 
 
-@override_settings(DEBUG=False, GRAPHIQL_ENABLED=False)
-def test_no_graphiql_when_not_enabled(as_admin):
+@override_settings(DEBUG=False)
+def test_no_graphiql_when_not_enabled(as_admin, monkeypatch):
+    monkeypatch.delenv("GRAPHIQL_ENABLED", raising=False)
     response = as_admin.get(URL, HTTP_ACCEPT="text/html")
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR"}
@@ -153,6 +154,13 @@ def test_no_graphiql_when_not_enabled(as_admin):
 
 @override_settings(DEBUG=False, GRAPHIQL_ENABLED=True)
 def test_graphiql_enabled_by_setting(as_admin):
+    response = as_admin.get(URL, HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and b"graphiql.min.js" in response.content
+
+
+@override_settings(DEBUG=False)
+def test_graphiql_enabled_by_environment(as_admin, monkeypatch):
+    monkeypatch.setenv("GRAPHIQL_ENABLED", "1")
     response = as_admin.get(URL, HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b"graphiql.min.js" in response.content
 
