@@ -105,7 +105,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Production serves what collectstatic gathered in STATIC_ROOT; locally WhiteNoise reads the apps'
+# own static folders, so nothing needs collecting (and no missing folder is warned about).
+_static_root = env_str("STATIC_ROOT")
+STATIC_ROOT = Path(_static_root) if _static_root else (BASE_DIR / "staticfiles" if PRODUCTION else None)
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 LOGIN_URL = "/admin/login/"
 
