@@ -74,6 +74,12 @@ class CustomerScopedAdminMixin:
         key = f"{self.customer_path}__in" if self.customer_path else "pk__in"
         return queryset.filter(**{key: customer_ids_visible_to(request.user)})
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A customer picker offers only the customers this user may see.
+        if db_field.name == "customer" and role_of(request.user) != Role.ADMIN:
+            kwargs["queryset"] = Customer.objects.filter(pk__in=customer_ids_visible_to(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def has_module_permission(self, request):
         return role_of(request.user) in CUSTOMER_ROLES
 
@@ -302,11 +308,6 @@ class CustomerProductAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
         if role not in (Role.ADMIN, Role.CSM):
             return False
         return obj is None or can_write_customer(request.user, obj.customer)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "customer" and role_of(request.user) != Role.ADMIN:
-            kwargs["queryset"] = Customer.objects.filter(pk__in=customer_ids_visible_to(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

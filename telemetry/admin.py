@@ -11,8 +11,8 @@ from django.utils.html import format_html
 
 from adoption.admin import SoftDeleteAdminMixin, TelemetryAttributeForm
 from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, refresh_saved
-from customers.models import Customer, Role
-from customers.permissions import can_manage_api_keys, customer_ids_visible_to, role_of
+from customers.models import Role
+from customers.permissions import can_manage_api_keys, role_of
 from telemetry.criteria import describe
 from telemetry.models import (
     ApiKey,
@@ -142,11 +142,6 @@ class ApiKeyAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request, *args):
         return role_of(request.user) in (Role.ADMIN, Role.CSM)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "customer" and role_of(request.user) != Role.ADMIN:
-            kwargs["queryset"] = Customer.objects.filter(pk__in=customer_ids_visible_to(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
