@@ -37,6 +37,7 @@ run: seed
 ## Whole suite: lint, then pytest. PostgreSQL when DATABASE_URL is set, else SQLite.
 test: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run makemigrations" && exit 1)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

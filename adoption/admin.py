@@ -192,8 +192,15 @@ class TaskInline(CatalogInline, admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "is_active", "task_count", "outcome_count", "release_count", "catalog_changed_at",
-                    "updated_at"]
+    list_display = [
+        "name",
+        "is_active",
+        "task_count",
+        "outcome_count",
+        "release_count",
+        "catalog_changed_at",
+        "updated_at",
+    ]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
     readonly_fields = ["catalog_changed_at", "created_at", "updated_at"]
@@ -201,10 +208,14 @@ class ProductAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     inlines = [OutcomeInline, ReleaseInline, TaskInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            task_count=Count("tasks", filter=Q(tasks__is_active=True), distinct=True),
-            outcome_count=Count("outcomes", filter=Q(outcomes__is_active=True), distinct=True),
-            release_count=Count("releases", filter=Q(releases__is_active=True), distinct=True),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                task_count=Count("tasks", filter=Q(tasks__is_active=True), distinct=True),
+                outcome_count=Count("outcomes", filter=Q(outcomes__is_active=True), distinct=True),
+                release_count=Count("releases", filter=Q(releases__is_active=True), distinct=True),
+            )
         )
 
     def active_name_clash(self, obj):
@@ -253,8 +264,20 @@ class TaskForm(forms.ModelForm):
     class Meta:
         model = Task
         fields = [
-            "product", "name", "description", "license_level", "sequence_number", "est_minutes", "weight",
-            "priority", "how_to_doc", "how_to_video", "notes", "outcomes", "releases", "is_active",
+            "product",
+            "name",
+            "description",
+            "license_level",
+            "sequence_number",
+            "est_minutes",
+            "weight",
+            "priority",
+            "how_to_doc",
+            "how_to_video",
+            "notes",
+            "outcomes",
+            "releases",
+            "is_active",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -285,8 +308,19 @@ class TaskForm(forms.ModelForm):
 @admin.register(Task)
 class TaskAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     form = TaskForm
-    list_display = ["name", "product", "license_level", "sequence_number", "weight", "est_minutes", "priority",
-                    "tags", "attribute_count", "is_active", "updated_at"]
+    list_display = [
+        "name",
+        "product",
+        "license_level",
+        "sequence_number",
+        "weight",
+        "est_minutes",
+        "priority",
+        "tags",
+        "attribute_count",
+        "is_active",
+        "updated_at",
+    ]
     list_filter = ["is_active", "license_level", "product", "priority"]
     search_fields = ["name", "description", "product__name"]
     list_select_related = ["product"]
@@ -297,7 +331,8 @@ class TaskAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .annotate(attribute_count=Count("telemetry_attributes", filter=Q(telemetry_attributes__is_active=True)))
             .prefetch_related("outcomes", "releases")
         )
@@ -341,8 +376,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class CustomerTaskInline(ReadOnlyInline):
     model = CustomerTask
-    fields = ["task_link", "license_level", "weight", "status", "status_update_source", "status_updated_by",
-              "is_archived"]
+    fields = [
+        "task_link",
+        "license_level",
+        "weight",
+        "status",
+        "status_update_source",
+        "status_updated_by",
+        "is_archived",
+    ]
     readonly_fields = fields
     ordering = ["is_archived", "sequence_number", "id"]
 
@@ -354,16 +396,35 @@ class CustomerTaskInline(ReadOnlyInline):
 @admin.register(AdoptionPlan)
 class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = PLAN_CUSTOMER
-    list_display = ["__str__", "customer", "product_name", "license_level", "completed_tasks", "total_tasks",
-                    "progress_percentage", "last_synced_at"]
+    list_display = [
+        "__str__",
+        "customer",
+        "product_name",
+        "license_level",
+        "completed_tasks",
+        "total_tasks",
+        "progress_percentage",
+        "last_synced_at",
+    ]
     list_filter = ["license_level", "product"]
     search_fields = ["product_name", "customer_product__customer__name"]
     list_select_related = ["customer_product__customer"]
     inlines = [CustomerTaskInline]
     actions = ["sync_selected"]
-    fields = ["customer", "product", "product_name", "license_level", "selected_outcomes", "selected_releases",
-              ("total_tasks", "completed_tasks"), ("total_weight", "completed_weight"), "progress_percentage",
-              "last_synced_at", "created_at", "updated_at"]
+    fields = [
+        "customer",
+        "product",
+        "product_name",
+        "license_level",
+        "selected_outcomes",
+        "selected_releases",
+        ("total_tasks", "completed_tasks"),
+        ("total_weight", "completed_weight"),
+        "progress_percentage",
+        "last_synced_at",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = ["customer"]
 
     @admin.display(description="customer", ordering="customer_product__customer__name")
@@ -395,8 +456,16 @@ class CustomerTaskReleaseInline(ReadOnlyInline):
 
 class CustomerTelemetryAttributeInline(ReadOnlyInline):
     model = CustomerTelemetryAttribute
-    fields = ["attribute_link", "data_type", "is_required", "success_criteria", "is_active", "is_met",
-              "last_checked_at", "last_seen_at"]
+    fields = [
+        "attribute_link",
+        "data_type",
+        "is_required",
+        "success_criteria",
+        "is_active",
+        "is_met",
+        "last_checked_at",
+        "last_seen_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description="attribute")
@@ -427,24 +496,85 @@ class CustomerTaskForm(forms.ModelForm):
 class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
     form = CustomerTaskForm
-    list_display = ["name", "customer", "plan", "license_level", "weight", "status", "status_update_source",
-                    "is_archived", "status_updated_at"]
+    list_display = [
+        "name",
+        "customer",
+        "plan",
+        "license_level",
+        "weight",
+        "status",
+        "status_update_source",
+        "is_archived",
+        "status_updated_at",
+    ]
     list_filter = ["status", "status_update_source", "is_archived", "license_level"]
     search_fields = ["name", "adoption_plan__product_name", "adoption_plan__customer_product__customer__name"]
     list_select_related = ["adoption_plan__customer_product__customer"]
-    inlines = [CustomerTaskOutcomeInline, CustomerTaskReleaseInline, CustomerTelemetryAttributeInline,
-               TaskStatusChangeInline]
+    inlines = [
+        CustomerTaskOutcomeInline,
+        CustomerTaskReleaseInline,
+        CustomerTelemetryAttributeInline,
+        TaskStatusChangeInline,
+    ]
     fieldsets = [
-        ("Status", {"fields": ["status", "status_notes", "status_update_source", "status_updated_by",
-                               "status_updated_at", "telemetry_status", "completed_at", "completed_by"]}),
-        ("Snapshot of the catalog task", {"fields": [
-            "plan", "original_task_link", "name", "description", "license_level", "est_minutes", "weight",
-            "sequence_number", "priority", "how_to_doc", "how_to_video", "notes", "is_archived", "archived_at"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "status",
+                    "status_notes",
+                    "status_update_source",
+                    "status_updated_by",
+                    "status_updated_at",
+                    "telemetry_status",
+                    "completed_at",
+                    "completed_by",
+                ]
+            },
+        ),
+        (
+            "Snapshot of the catalog task",
+            {
+                "fields": [
+                    "plan",
+                    "original_task_link",
+                    "name",
+                    "description",
+                    "license_level",
+                    "est_minutes",
+                    "weight",
+                    "sequence_number",
+                    "priority",
+                    "how_to_doc",
+                    "how_to_video",
+                    "notes",
+                    "is_archived",
+                    "archived_at",
+                ]
+            },
+        ),
     ]
     readonly_fields = [
-        "status_update_source", "status_updated_by", "status_updated_at", "telemetry_status", "completed_at",
-        "completed_by", "plan", "original_task_link", "name", "description", "license_level", "est_minutes",
-        "weight", "sequence_number", "priority", "how_to_doc", "how_to_video", "notes", "is_archived", "archived_at",
+        "status_update_source",
+        "status_updated_by",
+        "status_updated_at",
+        "telemetry_status",
+        "completed_at",
+        "completed_by",
+        "plan",
+        "original_task_link",
+        "name",
+        "description",
+        "license_level",
+        "est_minutes",
+        "weight",
+        "sequence_number",
+        "priority",
+        "how_to_doc",
+        "how_to_video",
+        "notes",
+        "is_archived",
+        "archived_at",
     ]
 
     @admin.display(description="customer", ordering="adoption_plan__customer_product__customer__name")
@@ -462,7 +592,9 @@ class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if form.changed_data:
             customer_task_update_status(
-                actor=request.user, task=obj, status=form.cleaned_data["status"],
+                actor=request.user,
+                task=obj,
+                status=form.cleaned_data["status"],
                 notes=form.cleaned_data.get("status_notes", ""),
             )
         obj.refresh_from_db()

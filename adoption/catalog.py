@@ -69,7 +69,8 @@ def catalog_task_get(task_id) -> Task:
 def catalog_attribute_get(attribute_id) -> TelemetryAttribute:
     return _get_active(
         TelemetryAttribute.objects.filter(task__is_active=True, task__product__is_active=True),
-        attribute_id, "telemetry attribute",
+        attribute_id,
+        "telemetry attribute",
     )
 
 
@@ -178,7 +179,8 @@ def _links(model, values, *, product: Product, field: str, label: str) -> list:
     if bad:
         raise ValidationFailed(
             f"{label}s {', '.join(bad)} are not active {label}s of product {product.name!r}",
-            field=field, details={"invalidIds": bad},
+            field=field,
+            details={"invalidIds": bad},
         )
     return [found[pk] for pk in ids]
 
@@ -290,8 +292,9 @@ def outcome_update(*, actor, outcome: Outcome, name=None, description=None) -> O
     changed = []
     if name is not None:
         outcome.name = _name(name, max_length=200)
-        _unique(Outcome.objects.filter(product_id=outcome.product_id), outcome.name, kind="outcome",
-                exclude_pk=outcome.pk)
+        _unique(
+            Outcome.objects.filter(product_id=outcome.product_id), outcome.name, kind="outcome", exclude_pk=outcome.pk
+        )
         changed.append("name")
     if description is not None:
         outcome.description = _text(description, field="description")
@@ -329,8 +332,9 @@ def release_update(*, actor, release: Release, name=None, level=None, descriptio
     changed = []
     if name is not None:
         release.name = _name(name, max_length=100)
-        _unique(Release.objects.filter(product_id=release.product_id), release.name, kind="release",
-                exclude_pk=release.pk)
+        _unique(
+            Release.objects.filter(product_id=release.product_id), release.name, kind="release", exclude_pk=release.pk
+        )
         changed.append("name")
     if level is not None:
         release.level = _level(level)
@@ -360,9 +364,20 @@ _UNSET = object()
 
 @transaction.atomic
 def task_create(
-    *, actor, product: Product, name, est_minutes, weight, license_level=LicenseLevel.ESSENTIAL,
-    description=None, sequence_number=None, notes=None, how_to_doc=None, how_to_video=None,
-    outcome_ids=None, release_ids=None,
+    *,
+    actor,
+    product: Product,
+    name,
+    est_minutes,
+    weight,
+    license_level=LicenseLevel.ESSENTIAL,
+    description=None,
+    sequence_number=None,
+    notes=None,
+    how_to_doc=None,
+    how_to_video=None,
+    outcome_ids=None,
+    release_ids=None,
 ) -> Task:
     name = _name(name, max_length=200)
     task = Task(
@@ -389,15 +404,32 @@ def task_create(
         task.outcomes.set(outcomes)
     if releases:
         task.releases.set(releases)
-    _audit(actor, "catalog.task.create", task, f"task {name!r} of {product.name!r} created",
-           {"outcomeIds": [o.pk for o in outcomes], "releaseIds": [r.pk for r in releases]})
+    _audit(
+        actor,
+        "catalog.task.create",
+        task,
+        f"task {name!r} of {product.name!r} created",
+        {"outcomeIds": [o.pk for o in outcomes], "releaseIds": [r.pk for r in releases]},
+    )
     return task
 
 
 @transaction.atomic
 def task_update(
-    *, actor, task: Task, name=None, description=None, est_minutes=None, weight=None, sequence_number=None,
-    license_level=None, notes=None, how_to_doc=None, how_to_video=None, outcome_ids=None, release_ids=None,
+    *,
+    actor,
+    task: Task,
+    name=None,
+    description=None,
+    est_minutes=None,
+    weight=None,
+    sequence_number=None,
+    license_level=None,
+    notes=None,
+    how_to_doc=None,
+    how_to_video=None,
+    outcome_ids=None,
+    release_ids=None,
 ) -> Task:
     """None leaves a field unchanged; ``outcome_ids=[]`` / ``release_ids=[]`` remove every link."""
     changed = []
@@ -420,11 +452,15 @@ def task_update(
             setattr(task, attr, clean(value))
             changed.append(attr)
     product = task.product
-    outcomes = None if outcome_ids is None else _links(
-        Outcome, outcome_ids, product=product, field="outcomeIds", label="outcome"
+    outcomes = (
+        None
+        if outcome_ids is None
+        else _links(Outcome, outcome_ids, product=product, field="outcomeIds", label="outcome")
     )
-    releases = None if release_ids is None else _links(
-        Release, release_ids, product=product, field="releaseIds", label="release"
+    releases = (
+        None
+        if release_ids is None
+        else _links(Release, release_ids, product=product, field="releaseIds", label="release")
     )
     _save(task, kind="task")
     if outcomes is not None:
@@ -452,7 +488,15 @@ def task_delete(*, actor, task: Task) -> dict:
 
 @transaction.atomic
 def telemetry_attribute_create(
-    *, actor, task: Task, name, data_type, description=None, is_required=False, success_criteria=None, order=0,
+    *,
+    actor,
+    task: Task,
+    name,
+    data_type,
+    description=None,
+    is_required=False,
+    success_criteria=None,
+    order=0,
 ) -> TelemetryAttribute:
     name = _name(name, max_length=100)
     data_type = _data_type(data_type)
@@ -481,16 +525,27 @@ def _order(value) -> int:
 
 @transaction.atomic
 def telemetry_attribute_update(
-    *, actor, attribute: TelemetryAttribute, name=None, data_type=None, description=None, is_required=None,
-    success_criteria=_UNSET, order=None,
+    *,
+    actor,
+    attribute: TelemetryAttribute,
+    name=None,
+    data_type=None,
+    description=None,
+    is_required=None,
+    success_criteria=_UNSET,
+    order=None,
 ) -> TelemetryAttribute:
     """None leaves a field unchanged; for ``success_criteria`` None (like ``{}``) means "no criteria"
     and leaving the argument out keeps the stored one. A new data type re-validates the criterion."""
     changed = []
     if name is not None:
         attribute.name = _name(name, max_length=100)
-        _unique(TelemetryAttribute.objects.filter(task_id=attribute.task_id), attribute.name,
-                kind="telemetry attribute", exclude_pk=attribute.pk)
+        _unique(
+            TelemetryAttribute.objects.filter(task_id=attribute.task_id),
+            attribute.name,
+            kind="telemetry attribute",
+            exclude_pk=attribute.pk,
+        )
         changed.append("name")
     if data_type is not None:
         attribute.data_type = _data_type(data_type)
@@ -509,8 +564,13 @@ def telemetry_attribute_update(
         changed.append("success_criteria")
     attribute.success_criteria = _criteria(attribute.success_criteria, attribute.data_type)
     _save(attribute, kind="telemetry attribute")
-    _audit(actor, "catalog.attribute.update", attribute, f"telemetry attribute {attribute.name!r} updated",
-           {"changed": changed})
+    _audit(
+        actor,
+        "catalog.attribute.update",
+        attribute,
+        f"telemetry attribute {attribute.name!r} updated",
+        {"changed": changed},
+    )
     return attribute
 
 

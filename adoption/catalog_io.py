@@ -667,9 +667,7 @@ def catalog_load(*, products: list[dict], prune: bool = False, dry_run: bool = F
     for task, entry, pid, *_ in task_rows:
         for attribute in entry["telemetry"]:
             existing = current_attributes.get((task.pk, attribute["name"]))
-            obj, changed = attribute_upsert.put(
-                existing, {f: attribute[f] for f in attribute_fields}, task_id=task.pk
-            )
+            obj, changed = attribute_upsert.put(existing, {f: attribute[f] for f in attribute_fields}, task_id=task.pk)
             attribute_upsert.count(created=existing is None, changed=changed)
             if changed:
                 touched.add(pid)
@@ -691,21 +689,25 @@ def catalog_load(*, products: list[dict], prune: bool = False, dry_run: bool = F
         deactivate(Product.objects.active().exclude(pk__in=product_ids), "products", "pk")
         deactivate(
             Outcome.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_outcomes),
-            "outcomes", "product_id",
+            "outcomes",
+            "product_id",
         )
         deactivate(
             Release.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_releases),
-            "releases", "product_id",
+            "releases",
+            "product_id",
         )
         deactivate(
             Task.objects.active().filter(product_id__in=product_ids).exclude(pk__in=kept_task_ids),
-            "tasks", "product_id",
+            "tasks",
+            "product_id",
         )
         deactivate(
             TelemetryAttribute.objects.active()
             .filter(task__product_id__in=product_ids)
             .exclude(pk__in=kept_attribute_ids),
-            "attributes", "task__product_id",
+            "attributes",
+            "task__product_id",
         )
 
     if touched:
@@ -745,10 +747,14 @@ def catalog_dump() -> dict:
             Prefetch("telemetry_attributes", queryset=TelemetryAttribute.objects.active().order_by("order", "pk")),
         )
     )
-    products = Product.objects.active().order_by("name", "pk").prefetch_related(
-        Prefetch("outcomes", queryset=Outcome.objects.active().order_by("pk")),
-        Prefetch("releases", queryset=Release.objects.active().order_by("level", "pk")),
-        Prefetch("tasks", queryset=tasks),
+    products = (
+        Product.objects.active()
+        .order_by("name", "pk")
+        .prefetch_related(
+            Prefetch("outcomes", queryset=Outcome.objects.active().order_by("pk")),
+            Prefetch("releases", queryset=Release.objects.active().order_by("level", "pk")),
+            Prefetch("tasks", queryset=tasks),
+        )
     )
     return {
         "products": [

@@ -18,9 +18,7 @@ class LicenseLevel(models.IntegerChoices):
         try:
             return cls[key]
         except KeyError:
-            raise ValueError(
-                f"unknown license level {name!r}; expected one of {', '.join(cls.names)}"
-            ) from None
+            raise ValueError(f"unknown license level {name!r}; expected one of {', '.join(cls.names)}") from None
 
 
 class TaskStatus(models.TextChoices):

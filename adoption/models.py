@@ -97,7 +97,9 @@ class Task(models.Model):
     description = models.TextField(blank=True, default="")
     est_minutes = models.PositiveIntegerField(default=0)
     weight = models.DecimalField(
-        max_digits=6, decimal_places=2, default=Decimal("1.00"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(WEIGHT_MAX)],
     )
     sequence_number = models.PositiveIntegerField(default=0)
@@ -117,9 +119,7 @@ class Task(models.Model):
     class Meta:
         ordering = ["product_id", "sequence_number", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(weight__gte=0) & Q(weight__lte=WEIGHT_MAX), name="task_weight_range"
-            ),
+            models.CheckConstraint(condition=Q(weight__gte=0) & Q(weight__lte=WEIGHT_MAX), name="task_weight_range"),
             models.CheckConstraint(condition=Q(license_level__in=[1, 2, 3]), name="task_license_valid"),
         ]
         indexes = [models.Index(fields=["product", "is_active", "license_level"])]
@@ -196,7 +196,10 @@ class CustomerTask(models.Model):
     status_update_source = models.CharField(max_length=20, choices=StatusSource.choices, default=StatusSource.SYSTEM)
     status_notes = models.TextField(blank=True, default="")
     telemetry_status = models.CharField(
-        max_length=20, choices=TaskStatus.choices, blank=True, default="",
+        max_length=20,
+        choices=TaskStatus.choices,
+        blank=True,
+        default="",
         help_text="Status the telemetry computed at the last evaluation; empty without active attributes.",
     )
     is_complete = models.BooleanField(default=False)

@@ -55,42 +55,106 @@ from telemetry.models import CustomerTelemetryAttribute, TelemetryAttribute
 # How nested fields load (one query per relation and level, whatever the number of rows)
 # ---------------------------------------------------------------------------------------------
 
-register_relation("Product", "outcomes", Relation(
-    "outcomes", "Outcome", lambda: Outcome.objects.filter(is_active=True).order_by("name", "pk"), "gql_outcomes"))
-register_relation("Product", "releases", Relation(
-    "releases", "Release", lambda: Release.objects.filter(is_active=True).order_by("level", "pk"), "gql_releases"))
-register_relation("Product", "tasks", Relation(
-    "tasks", "Task", lambda: Task.objects.filter(is_active=True).order_by("sequence_number", "pk"), "gql_tasks"))
-register_relation("Task", "outcomes", Relation(
-    "outcomes", "Outcome", lambda: Outcome.objects.filter(is_active=True).order_by("name", "pk"), "gql_outcomes"))
-register_relation("Task", "releases", Relation(
-    "releases", "Release", lambda: Release.objects.filter(is_active=True).order_by("level", "pk"), "gql_releases"))
-register_relation("Task", "telemetryAttributes", Relation(
-    "telemetry_attributes", "TelemetryAttribute",
-    lambda: TelemetryAttribute.objects.filter(is_active=True).order_by("order", "pk"), "gql_attributes"))
+register_relation(
+    "Product",
+    "outcomes",
+    Relation(
+        "outcomes", "Outcome", lambda: Outcome.objects.filter(is_active=True).order_by("name", "pk"), "gql_outcomes"
+    ),
+)
+register_relation(
+    "Product",
+    "releases",
+    Relation(
+        "releases", "Release", lambda: Release.objects.filter(is_active=True).order_by("level", "pk"), "gql_releases"
+    ),
+)
+register_relation(
+    "Product",
+    "tasks",
+    Relation(
+        "tasks", "Task", lambda: Task.objects.filter(is_active=True).order_by("sequence_number", "pk"), "gql_tasks"
+    ),
+)
+register_relation(
+    "Task",
+    "outcomes",
+    Relation(
+        "outcomes", "Outcome", lambda: Outcome.objects.filter(is_active=True).order_by("name", "pk"), "gql_outcomes"
+    ),
+)
+register_relation(
+    "Task",
+    "releases",
+    Relation(
+        "releases", "Release", lambda: Release.objects.filter(is_active=True).order_by("level", "pk"), "gql_releases"
+    ),
+)
+register_relation(
+    "Task",
+    "telemetryAttributes",
+    Relation(
+        "telemetry_attributes",
+        "TelemetryAttribute",
+        lambda: TelemetryAttribute.objects.filter(is_active=True).order_by("order", "pk"),
+        "gql_attributes",
+    ),
+)
 
-register_relation("AdoptionPlan", "customerProduct", Relation(
-    "customer_product", "CustomerProductWithPlan", CustomerProduct.objects.all))
+register_relation(
+    "AdoptionPlan",
+    "customerProduct",
+    Relation("customer_product", "CustomerProductWithPlan", CustomerProduct.objects.all),
+)
 register_relation("AdoptionPlan", "product", Relation("product", "Product", Product.objects.all))
-register_relation("AdoptionPlan", "selectedOutcomes", Relation(
-    "selected_outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_selected_outcomes"))
-register_relation("AdoptionPlan", "selectedReleases", Relation(
-    "selected_releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_selected_releases"))
-register_relation("AdoptionPlan", "tasks", Relation(
-    "tasks", "CustomerTask", lambda: CustomerTask.objects.visible().order_by("sequence_number", "pk"), "gql_tasks"))
+register_relation(
+    "AdoptionPlan",
+    "selectedOutcomes",
+    Relation("selected_outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_selected_outcomes"),
+)
+register_relation(
+    "AdoptionPlan",
+    "selectedReleases",
+    Relation("selected_releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_selected_releases"),
+)
+register_relation(
+    "AdoptionPlan",
+    "tasks",
+    Relation(
+        "tasks", "CustomerTask", lambda: CustomerTask.objects.visible().order_by("sequence_number", "pk"), "gql_tasks"
+    ),
+)
 register_needs("AdoptionPlan", "tasksByStatus", "tasks", pass_selection=True)
 register_needs("AdoptionPlan", "needsSync", "customerProduct", "product")
 
 register_relation("CustomerTask", "adoptionPlan", Relation("adoption_plan", "AdoptionPlan", AdoptionPlan.objects.all))
-register_relation("CustomerTask", "outcomes", Relation(
-    "outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_outcomes"))
-register_relation("CustomerTask", "releases", Relation(
-    "releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_releases"))
-register_relation("CustomerTask", "telemetryAttributes", Relation(
-    "telemetry_attributes", "CustomerTelemetryAttribute",
-    lambda: CustomerTelemetryAttribute.objects.order_by("order", "pk"), "gql_attributes"))
-register_relation("CustomerTask", "history", Relation(
-    "history", "TaskStatusChange", lambda: TaskStatusChange.objects.order_by("created_at", "pk"), "gql_history"))
+register_relation(
+    "CustomerTask",
+    "outcomes",
+    Relation("outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_outcomes"),
+)
+register_relation(
+    "CustomerTask",
+    "releases",
+    Relation("releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_releases"),
+)
+register_relation(
+    "CustomerTask",
+    "telemetryAttributes",
+    Relation(
+        "telemetry_attributes",
+        "CustomerTelemetryAttribute",
+        lambda: CustomerTelemetryAttribute.objects.order_by("order", "pk"),
+        "gql_attributes",
+    ),
+)
+register_relation(
+    "CustomerTask",
+    "history",
+    Relation(
+        "history", "TaskStatusChange", lambda: TaskStatusChange.objects.order_by("created_at", "pk"), "gql_history"
+    ),
+)
 register_needs("CustomerTask", "telemetryProgress", "telemetryAttributes")
 
 
@@ -235,12 +299,14 @@ class CustomerTask_(graphene.ObjectType):
     completed_at = timestamp("completed_at")
     completed_by = optional_string("completed_by")
     telemetry_attributes = related_list(
-        "CustomerTask", "telemetryAttributes", "telemetry.schema.CustomerTelemetryAttribute_")
+        "CustomerTask", "telemetryAttributes", "telemetry.schema.CustomerTelemetryAttribute_"
+    )
     outcomes = related_list("CustomerTask", "outcomes", Outcome_)
     releases = related_list("CustomerTask", "releases", Release_)
     telemetry_progress = graphene.Field(graphene.NonNull(TelemetryProgress))
     telemetry_disagrees = graphene.Boolean(
-        required=True, description="A user owns the status and it differs from what telemetry computes.")
+        required=True, description="A user owns the status and it differs from what telemetry computes."
+    )
     history = related_list("CustomerTask", "history", TaskStatusChange_)
     created_at = timestamp("created_at", required=True)
     updated_at = timestamp("updated_at", required=True)
@@ -255,8 +321,7 @@ class AdoptionPlan_(graphene.ObjectType):
         name = "AdoptionPlan"
 
     id = graphene.ID(required=True)
-    customer_product = related_object(
-        "AdoptionPlan", "customerProduct", "customers.schema.CustomerProductWithPlan")
+    customer_product = related_object("AdoptionPlan", "customerProduct", "customers.schema.CustomerProductWithPlan")
     product_id = graphene.ID(required=True)
     product_name = graphene.String(required=True)
     license_level = graphene.Field(graphene.NonNull(LicenseLevel))
@@ -269,12 +334,14 @@ class AdoptionPlan_(graphene.ObjectType):
     progress_percentage = graphene.Float(required=True)
     tasks = related_list("AdoptionPlan", "tasks", CustomerTask_)
     tasks_by_status = graphene.List(
-        graphene.NonNull(CustomerTask_), required=True, status=graphene.Argument(CustomerTaskStatus))
+        graphene.NonNull(CustomerTask_), required=True, status=graphene.Argument(CustomerTaskStatus)
+    )
     created_at = timestamp("created_at", required=True)
     updated_at = timestamp("updated_at", required=True)
     last_synced_at = timestamp("last_synced_at")
     needs_sync = graphene.Boolean(
-        required=True, description="The assignment's entitlements or the product's catalog changed after lastSyncedAt.")
+        required=True, description="The assignment's entitlements or the product's catalog changed after lastSyncedAt."
+    )
 
     @staticmethod
     def resolve_tasks_by_status(obj, info, status=None):
@@ -301,7 +368,8 @@ class SyncTaskToAdd(graphene.ObjectType):
     license_level = graphene.Field(graphene.NonNull(LicenseLevel))
     weight = graphene.Float(required=True)
     restored_customer_task_id = graphene.ID(
-        description="Set when an archived copy returns with its status, history and values.")
+        description="Set when an archived copy returns with its status, history and values."
+    )
 
 
 class SyncTaskToRemove(graphene.ObjectType):
@@ -310,7 +378,8 @@ class SyncTaskToRemove(graphene.ObjectType):
     name = graphene.String(required=True)
     status = graphene.Field(graphene.NonNull(CustomerTaskStatus))
     has_progress = graphene.Boolean(
-        required=True, description="A status other than NOT_STARTED or any telemetry value: progress leaves the plan.")
+        required=True, description="A status other than NOT_STARTED or any telemetry value: progress leaves the plan."
+    )
 
 
 class SyncTaskToUpdate(graphene.ObjectType):
@@ -343,23 +412,36 @@ def sync_preview_data(plan, preview) -> dict:
         "adoption_plan_id": plan.pk,
         "is_empty": preview.is_empty,
         "tasks_to_add": [
-            {"original_task_id": task.pk, "name": task.name, "license_level": task.license_level,
-             "weight": task.weight, "restored_customer_task_id": restored.get(task.pk)}
+            {
+                "original_task_id": task.pk,
+                "name": task.name,
+                "license_level": task.license_level,
+                "weight": task.weight,
+                "restored_customer_task_id": restored.get(task.pk),
+            }
             for task in preview.to_add
         ],
         "tasks_to_remove": [
-            {"customer_task_id": removal.customer_task.pk, "original_task_id": removal.customer_task.original_task_id,
-             "name": removal.customer_task.name, "status": removal.customer_task.status,
-             "has_progress": removal.has_progress}
+            {
+                "customer_task_id": removal.customer_task.pk,
+                "original_task_id": removal.customer_task.original_task_id,
+                "name": removal.customer_task.name,
+                "status": removal.customer_task.status,
+                "has_progress": removal.has_progress,
+            }
             for removal in preview.to_remove
         ],
         "tasks_to_update": [
-            {"customer_task_id": update.customer_task.pk, "original_task_id": update.customer_task.original_task_id,
-             "name": update.customer_task.name, "changed_fields": _camel(update.changed_fields),
-             "attribute_changes": [
-                 {"kind": change.kind, "name": change.name, "changed_fields": _camel(change.changed_fields)}
-                 for change in update.attribute_changes
-             ]}
+            {
+                "customer_task_id": update.customer_task.pk,
+                "original_task_id": update.customer_task.original_task_id,
+                "name": update.customer_task.name,
+                "changed_fields": _camel(update.changed_fields),
+                "attribute_changes": [
+                    {"kind": change.kind, "name": change.name, "changed_fields": _camel(change.changed_fields)}
+                    for change in update.attribute_changes
+                ],
+            }
             for update in preview.to_update
         ],
     }
@@ -382,11 +464,15 @@ class AdoptionQuery(graphene.ObjectType):
     product = graphene.Field(Product_, id=graphene.ID(required=True))
     adoption_plan = graphene.Field(AdoptionPlan_, id=graphene.ID(required=True))
     adoption_plans_for_customer = graphene.List(
-        graphene.NonNull(AdoptionPlan_), required=True, customer_id=graphene.ID(required=True))
+        graphene.NonNull(AdoptionPlan_), required=True, customer_id=graphene.ID(required=True)
+    )
     customer_task = graphene.Field(CustomerTask_, id=graphene.ID(required=True))
     customer_tasks_for_plan = graphene.List(
-        graphene.NonNull(CustomerTask_), required=True,
-        adoption_plan_id=graphene.ID(required=True), status=graphene.Argument(CustomerTaskStatus))
+        graphene.NonNull(CustomerTask_),
+        required=True,
+        adoption_plan_id=graphene.ID(required=True),
+        status=graphene.Argument(CustomerTaskStatus),
+    )
     sync_preview = graphene.Field(graphene.NonNull(SyncPreview_), adoption_plan_id=graphene.ID(required=True))
 
     @staticmethod
@@ -439,12 +525,15 @@ class UpdateTaskStatusInput(graphene.InputObjectType):
 
 class AdoptionMutation(graphene.ObjectType):
     create_adoption_plan = graphene.Field(
-        graphene.NonNull(AdoptionPlan_), customer_product_id=graphene.ID(required=True))
+        graphene.NonNull(AdoptionPlan_), customer_product_id=graphene.ID(required=True)
+    )
     sync_adoption_plan = graphene.Field(graphene.NonNull(AdoptionPlan_), adoption_plan_id=graphene.ID(required=True))
     update_customer_task_status = graphene.Field(
-        graphene.NonNull(CustomerTask_), input=graphene.Argument(graphene.NonNull(UpdateTaskStatusInput)))
+        graphene.NonNull(CustomerTask_), input=graphene.Argument(graphene.NonNull(UpdateTaskStatusInput))
+    )
     bulk_update_customer_task_status = graphene.List(
-        graphene.NonNull(CustomerTask_), required=True,
+        graphene.NonNull(CustomerTask_),
+        required=True,
         adoption_plan_id=graphene.ID(required=True),
         task_ids=graphene.Argument(graphene.NonNull(graphene.List(graphene.NonNull(graphene.ID)))),
         status=graphene.Argument(graphene.NonNull(CustomerTaskStatus)),
@@ -469,8 +558,9 @@ class AdoptionMutation(graphene.ObjectType):
     def resolve_update_customer_task_status(root, info, input):
         user = user_of(info)
         task = find(get_customer_task_for_user, user, input.customer_task_id, write=True, field="customerTaskId")
-        task = customer_task_update_status(actor=user, task=task, status=enum_value(input.status),
-                                           notes=input.notes or "")
+        task = customer_task_update_status(
+            actor=user, task=task, status=enum_value(input.status), notes=input.notes or ""
+        )
         return load(CustomerTask, task.pk, info, "CustomerTask")
 
     @staticmethod
@@ -480,7 +570,8 @@ class AdoptionMutation(graphene.ObjectType):
         plan = find(get_plan_for_user, user, adoption_plan_id, write=True, field="adoptionPlanId")
         with fields_renamed({"customerTaskIds": "taskIds"}):
             tasks = customer_tasks_bulk_update_status(
-                actor=user, plan=plan, task_ids=task_ids, status=enum_value(status), notes=notes or "")
+                actor=user, plan=plan, task_ids=task_ids, status=enum_value(status), notes=notes or ""
+            )
         return load_many(CustomerTask.objects.all(), [task.pk for task in tasks], info, "CustomerTask")
 
 
@@ -544,13 +635,28 @@ def _task_fields(required: bool) -> dict:
     }
 
 
-TaskCreateInput = type("TaskCreateInput", (graphene.InputObjectType,), {
-    "product_id": graphene.ID(required=True), **_task_fields(required=True),
-})
+TaskCreateInput = type(
+    "TaskCreateInput",
+    (graphene.InputObjectType,),
+    {
+        "product_id": graphene.ID(required=True),
+        **_task_fields(required=True),
+    },
+)
 TaskUpdateInput = type("TaskUpdateInput", (graphene.InputObjectType,), _task_fields(required=False))
 
-_TASK_ARGS = ("name", "description", "est_minutes", "weight", "sequence_number", "notes", "how_to_doc",
-              "how_to_video", "outcome_ids", "release_ids")
+_TASK_ARGS = (
+    "name",
+    "description",
+    "est_minutes",
+    "weight",
+    "sequence_number",
+    "notes",
+    "how_to_doc",
+    "how_to_video",
+    "outcome_ids",
+    "release_ids",
+)
 
 
 def _task_kwargs(input) -> dict:
@@ -569,23 +675,31 @@ def _editor(info):
 class CatalogMutation(graphene.ObjectType):
     create_product = graphene.Field(graphene.NonNull(Product_), input=graphene.Argument(graphene.NonNull(ProductInput)))
     update_product = graphene.Field(
-        graphene.NonNull(Product_), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(ProductUpdateInput)))
+        graphene.NonNull(Product_),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(ProductUpdateInput)),
+    )
     delete_product = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
     create_outcome = graphene.Field(graphene.NonNull(Outcome_), input=graphene.Argument(graphene.NonNull(OutcomeInput)))
     update_outcome = graphene.Field(
-        graphene.NonNull(Outcome_), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(OutcomeUpdateInput)))
+        graphene.NonNull(Outcome_),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(OutcomeUpdateInput)),
+    )
     delete_outcome = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
     create_release = graphene.Field(graphene.NonNull(Release_), input=graphene.Argument(graphene.NonNull(ReleaseInput)))
     update_release = graphene.Field(
-        graphene.NonNull(Release_), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(ReleaseUpdateInput)))
+        graphene.NonNull(Release_),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(ReleaseUpdateInput)),
+    )
     delete_release = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
     create_task = graphene.Field(graphene.NonNull(Task_), input=graphene.Argument(graphene.NonNull(TaskCreateInput)))
     update_task = graphene.Field(
-        graphene.NonNull(Task_), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(TaskUpdateInput)))
+        graphene.NonNull(Task_),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(TaskUpdateInput)),
+    )
     delete_task = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
 
     @staticmethod
@@ -627,15 +741,17 @@ class CatalogMutation(graphene.ObjectType):
     def resolve_create_release(root, info, input):
         user = _editor(info)
         product = find(catalog.catalog_product_get, input.product_id, field="productId")
-        return catalog.release_create(actor=user, product=product, name=input.name, level=input.level,
-                                      description=input.description)
+        return catalog.release_create(
+            actor=user, product=product, name=input.name, level=input.level, description=input.description
+        )
 
     @staticmethod
     def resolve_update_release(root, info, id, input):
         user = _editor(info)
         release = find(catalog.catalog_release_get, id, field="id")
-        return catalog.release_update(actor=user, release=release, name=input.name, level=input.level,
-                                      description=input.description)
+        return catalog.release_update(
+            actor=user, release=release, name=input.name, level=input.level, description=input.description
+        )
 
     @staticmethod
     def resolve_delete_release(root, info, id):

@@ -47,8 +47,10 @@ def plan_needs_sync(plan: AdoptionPlan) -> bool:
     return bool((entitlements and entitlements > synced) or (catalog and catalog > synced))
 
 
-NEEDS_SYNC = Q(last_synced_at__isnull=True) | Q(customer_product__entitlements_changed_at__gt=F("last_synced_at")) | Q(
-    product__catalog_changed_at__gt=F("last_synced_at")
+NEEDS_SYNC = (
+    Q(last_synced_at__isnull=True)
+    | Q(customer_product__entitlements_changed_at__gt=F("last_synced_at"))
+    | Q(product__catalog_changed_at__gt=F("last_synced_at"))
 )
 
 
@@ -109,7 +111,10 @@ def customer_overall_progress(customer) -> Decimal:
 def _latest_status_change():
     return Subquery(
         TaskStatusChange.objects.filter(customer_task__adoption_plan_id=OuterRef("pk"))
-        .order_by().values("customer_task__adoption_plan_id").annotate(latest=Max("created_at")).values("latest")[:1],
+        .order_by()
+        .values("customer_task__adoption_plan_id")
+        .annotate(latest=Max("created_at"))
+        .values("latest")[:1],
         output_field=DateTimeField(),
     )
 
@@ -117,8 +122,10 @@ def _latest_status_change():
 def _latest_value():
     return Subquery(
         CustomerTelemetryValue.objects.filter(customer_attribute__customer_task__adoption_plan_id=OuterRef("pk"))
-        .order_by().values("customer_attribute__customer_task__adoption_plan_id")
-        .annotate(latest=Max("created_at")).values("latest")[:1],
+        .order_by()
+        .values("customer_attribute__customer_task__adoption_plan_id")
+        .annotate(latest=Max("created_at"))
+        .values("latest")[:1],
         output_field=DateTimeField(),
     )
 
@@ -133,8 +140,12 @@ def plans_with_last_activity(plans: QuerySet[AdoptionPlan] | None = None) -> Que
 def plan_last_activity(plan: AdoptionPlan) -> datetime | None:
     """The latest of: a status change of one of its tasks, a telemetry value received, the last sync."""
     if not hasattr(plan, "latest_status_change_at"):
-        row = plans_with_last_activity(AdoptionPlan.objects.filter(pk=plan.pk)).values(
-            "latest_status_change_at", "latest_value_at").first() or {}
+        row = (
+            plans_with_last_activity(AdoptionPlan.objects.filter(pk=plan.pk))
+            .values("latest_status_change_at", "latest_value_at")
+            .first()
+            or {}
+        )
         status_at, value_at = row.get("latest_status_change_at"), row.get("latest_value_at")
     else:
         status_at, value_at = plan.latest_status_change_at, plan.latest_value_at

@@ -82,8 +82,15 @@ def customer_task_set_status_fields(
 
 
 STATUS_FIELDS = [
-    "status", "status_updated_at", "status_updated_by", "status_update_source", "status_notes",
-    "is_complete", "completed_at", "completed_by", "updated_at",
+    "status",
+    "status_updated_at",
+    "status_updated_by",
+    "status_update_source",
+    "status_notes",
+    "is_complete",
+    "completed_at",
+    "completed_by",
+    "updated_at",
 ]
 
 
@@ -164,9 +171,7 @@ def parse_task_status(value) -> TaskStatus:
         return value
     if isinstance(value, str) and value.strip().upper() in TaskStatus.values:
         return TaskStatus(value.strip().upper())
-    raise ValidationFailed(
-        f"unknown status {value!r}; expected one of {', '.join(TaskStatus.values)}", field="status"
-    )
+    raise ValidationFailed(f"unknown status {value!r}; expected one of {', '.join(TaskStatus.values)}", field="status")
 
 
 def _parse_ids(values, *, field_name: str, label: str) -> tuple[list[int], list[str]]:
@@ -235,10 +240,16 @@ def eligible_catalog_tasks(*, product, license_level, outcome_ids, release_ids) 
 
 
 def _selected_ids(customer_product: CustomerProduct) -> tuple[list[int], list[int]]:
-    outcome_ids = sorted(customer_product.selected_outcomes.through.objects.filter(
-        customerproduct_id=customer_product.pk).values_list("outcome_id", flat=True))
-    release_ids = sorted(customer_product.selected_releases.through.objects.filter(
-        customerproduct_id=customer_product.pk).values_list("release_id", flat=True))
+    outcome_ids = sorted(
+        customer_product.selected_outcomes.through.objects.filter(customerproduct_id=customer_product.pk).values_list(
+            "outcome_id", flat=True
+        )
+    )
+    release_ids = sorted(
+        customer_product.selected_releases.through.objects.filter(customerproduct_id=customer_product.pk).values_list(
+            "release_id", flat=True
+        )
+    )
     return outcome_ids, release_ids
 
 
@@ -257,8 +268,16 @@ def _eligible_for(customer_product: CustomerProduct, outcome_ids, release_ids) -
 # ---------------------------------------------------------------------------------------------
 
 TASK_SNAPSHOT_FIELDS = [
-    "name", "description", "est_minutes", "weight", "sequence_number", "priority",
-    "how_to_doc", "how_to_video", "notes", "license_level",
+    "name",
+    "description",
+    "est_minutes",
+    "weight",
+    "sequence_number",
+    "priority",
+    "how_to_doc",
+    "how_to_video",
+    "notes",
+    "license_level",
 ]
 ATTRIBUTE_SNAPSHOT_FIELDS = ["name", "description", "data_type", "is_required", "success_criteria", "order"]
 
@@ -290,30 +309,37 @@ def _attribute_snapshot(attribute: TelemetryAttribute, customer_task_id: int, no
     )
 
 
-def _snapshot_tasks(*, plan: AdoptionPlan, catalog_tasks: list[Task], outcome_links, release_links,
-                    attributes, now) -> list[CustomerTask]:
+def _snapshot_tasks(
+    *, plan: AdoptionPlan, catalog_tasks: list[Task], outcome_links, release_links, attributes, now
+) -> list[CustomerTask]:
     """Copy catalog tasks into the plan with their links and active attributes: at most 4 inserts."""
     if not catalog_tasks:
         return []
-    created = CustomerTask.objects.bulk_create([
-        CustomerTask(
-            adoption_plan_id=plan.pk,
-            original_task_id=task.pk,
-            **{name: getattr(task, name) for name in TASK_SNAPSHOT_FIELDS},
-            status=TaskStatus.NOT_STARTED,
-            status_update_source=StatusSource.SYSTEM,
-            created_at=now,
-            updated_at=now,
-        )
-        for task in catalog_tasks
-    ])
+    created = CustomerTask.objects.bulk_create(
+        [
+            CustomerTask(
+                adoption_plan_id=plan.pk,
+                original_task_id=task.pk,
+                **{name: getattr(task, name) for name in TASK_SNAPSHOT_FIELDS},
+                status=TaskStatus.NOT_STARTED,
+                status_update_source=StatusSource.SYSTEM,
+                created_at=now,
+                updated_at=now,
+            )
+            for task in catalog_tasks
+        ]
+    )
     outcome_rows, release_rows, attribute_rows = [], [], []
     for customer_task in created:
         task_id = customer_task.original_task_id
-        outcome_rows += [CustomerTaskOutcome(customer_task_id=customer_task.pk, outcome_id=pk)
-                         for pk in sorted(outcome_links.get(task_id, ()))]
-        release_rows += [CustomerTaskRelease(customer_task_id=customer_task.pk, release_id=pk)
-                         for pk in sorted(release_links.get(task_id, ()))]
+        outcome_rows += [
+            CustomerTaskOutcome(customer_task_id=customer_task.pk, outcome_id=pk)
+            for pk in sorted(outcome_links.get(task_id, ()))
+        ]
+        release_rows += [
+            CustomerTaskRelease(customer_task_id=customer_task.pk, release_id=pk)
+            for pk in sorted(release_links.get(task_id, ()))
+        ]
         attribute_rows += [_attribute_snapshot(a, customer_task.pk, now) for a in attributes.get(task_id, ())]
     CustomerTaskOutcome.objects.bulk_create(outcome_rows)
     CustomerTaskRelease.objects.bulk_create(release_rows)
@@ -360,8 +386,12 @@ def _plan_create(*, customer_product: CustomerProduct, now) -> tuple[AdoptionPla
         [AdoptionPlan.selected_releases.through(adoptionplan_id=plan.pk, release_id=pk) for pk in release_ids]
     )
     created = _snapshot_tasks(
-        plan=plan, catalog_tasks=catalog_tasks, outcome_links=outcome_links, release_links=release_links,
-        attributes=attributes, now=now,
+        plan=plan,
+        catalog_tasks=catalog_tasks,
+        outcome_links=outcome_links,
+        release_links=release_links,
+        attributes=attributes,
+        now=now,
     )
     return plan, created
 
@@ -384,11 +414,15 @@ def adoption_plan_create(*, actor, customer_product: CustomerProduct) -> Adoptio
         raise Conflict("this product assignment already has an adoption plan", field="customerProductId")
     if not customer_product.product.is_active:
         raise ValidationFailed(
-            f"product {customer_product.product.name!r} is no longer in the catalog", field="customerProductId")
+            f"product {customer_product.product.name!r} is no longer in the catalog", field="customerProductId"
+        )
     now = timezone.now()
     plan, created = _plan_create(customer_product=customer_product, now=now)
     audit_record(
-        actor=actor, action="adoption_plan.create", obj=plan, customer_id=customer_product.customer_id,
+        actor=actor,
+        action="adoption_plan.create",
+        obj=plan,
+        customer_id=customer_product.customer_id,
         summary=f"Created adoption plan for {plan.product_name} with {len(created)} tasks",
         details=_plan_audit_details(plan, created),
     )
@@ -409,8 +443,9 @@ def _assignment_details(license_level, outcome_ids, release_ids) -> dict:
 
 
 @transaction.atomic
-def customer_product_assign(*, actor, customer: Customer, product: Product, license_level, outcome_ids=None,
-                            release_ids=None, purchased_at=None) -> CustomerProduct:
+def customer_product_assign(
+    *, actor, customer: Customer, product: Product, license_level, outcome_ids=None, release_ids=None, purchased_at=None
+) -> CustomerProduct:
     """Assign a product to a customer and create its adoption plan, in one transaction.
 
     `outcome_ids` / `release_ids`: None or [] mean all. Refuses an inactive product, a product the
@@ -421,9 +456,11 @@ def customer_product_assign(*, actor, customer: Customer, product: Product, lice
         raise ValidationFailed(f"product {product.name!r} is no longer in the catalog", field="productId")
     level = parse_license_level(license_level)
     selected_outcomes = _catalog_selection(
-        Outcome, outcome_ids, product=product, field_name="selectedOutcomeIds", label="outcome")
+        Outcome, outcome_ids, product=product, field_name="selectedOutcomeIds", label="outcome"
+    )
     selected_releases = _catalog_selection(
-        Release, release_ids, product=product, field_name="selectedReleaseIds", label="release")
+        Release, release_ids, product=product, field_name="selectedReleaseIds", label="release"
+    )
     if CustomerProduct.objects.filter(customer_id=customer.pk, product_id=product.pk).exists():
         raise Conflict(f"customer {customer.name!r} already has product {product.name!r}", field="productId")
 
@@ -431,8 +468,11 @@ def customer_product_assign(*, actor, customer: Customer, product: Product, lice
     try:
         with transaction.atomic():
             assignment = CustomerProduct.objects.create(
-                customer=customer, product=product, license_level=level,
-                purchased_at=purchased_at or now, entitlements_changed_at=now,
+                customer=customer,
+                product=product,
+                license_level=level,
+                purchased_at=purchased_at or now,
+                entitlements_changed_at=now,
             )
     except IntegrityError:
         raise Conflict(f"customer {customer.name!r} already has product {product.name!r}", field="productId") from None
@@ -440,14 +480,23 @@ def customer_product_assign(*, actor, customer: Customer, product: Product, lice
     assignment.selected_releases.set(selected_releases)
 
     audit_record(
-        actor=actor, action="customer_product.assign", obj=assignment, customer_id=customer.pk,
+        actor=actor,
+        action="customer_product.assign",
+        obj=assignment,
+        customer_id=customer.pk,
         summary=f"Assigned {product.name} ({level.name}) to {customer.name}",
-        details={"productId": product.pk, "productName": product.name,
-                 **_assignment_details(level, selected_outcomes, selected_releases)},
+        details={
+            "productId": product.pk,
+            "productName": product.name,
+            **_assignment_details(level, selected_outcomes, selected_releases),
+        },
     )
     plan, created = _plan_create(customer_product=assignment, now=now)
     audit_record(
-        actor=actor, action="adoption_plan.create", obj=plan, customer_id=customer.pk,
+        actor=actor,
+        action="adoption_plan.create",
+        obj=plan,
+        customer_id=customer.pk,
         summary=f"Created adoption plan for {plan.product_name} with {len(created)} tasks",
         details=_plan_audit_details(plan, created),
     )
@@ -455,24 +504,32 @@ def customer_product_assign(*, actor, customer: Customer, product: Product, lice
 
 
 @transaction.atomic
-def customer_product_update(*, actor, customer_product: CustomerProduct, license_level=None, outcome_ids=None,
-                            release_ids=None) -> CustomerProduct:
+def customer_product_update(
+    *, actor, customer_product: CustomerProduct, license_level=None, outcome_ids=None, release_ids=None
+) -> CustomerProduct:
     """Change an assignment's entitlements (None = unchanged, [] = all).
 
     Marks the plan as needing sync through `entitlements_changed_at` when something actually
     changed; the plan's tasks are left alone until a sync (SPEC 7).
     """
     assignment = (
-        CustomerProduct.objects.select_for_update(of=("self",)).select_related("product", "customer")
+        CustomerProduct.objects.select_for_update(of=("self",))
+        .select_related("product", "customer")
         .get(pk=customer_product.pk)
     )
     product = assignment.product
     level = LicenseLevel(assignment.license_level) if license_level is None else parse_license_level(license_level)
     old_outcomes, old_releases = _selected_ids(assignment)
-    new_outcomes = old_outcomes if outcome_ids is None else _catalog_selection(
-        Outcome, outcome_ids, product=product, field_name="selectedOutcomeIds", label="outcome")
-    new_releases = old_releases if release_ids is None else _catalog_selection(
-        Release, release_ids, product=product, field_name="selectedReleaseIds", label="release")
+    new_outcomes = (
+        old_outcomes
+        if outcome_ids is None
+        else _catalog_selection(Outcome, outcome_ids, product=product, field_name="selectedOutcomeIds", label="outcome")
+    )
+    new_releases = (
+        old_releases
+        if release_ids is None
+        else _catalog_selection(Release, release_ids, product=product, field_name="selectedReleaseIds", label="release")
+    )
 
     changed = []
     if int(level) != assignment.license_level:
@@ -494,10 +551,12 @@ def customer_product_update(*, actor, customer_product: CustomerProduct, license
     if new_releases != old_releases:
         assignment.selected_releases.set(new_releases)
     audit_record(
-        actor=actor, action="customer_product.update", obj=assignment, customer_id=assignment.customer_id,
+        actor=actor,
+        action="customer_product.update",
+        obj=assignment,
+        customer_id=assignment.customer_id,
         summary=f"Changed {', '.join(changed)} of {product.name} for {assignment.customer.name}",
-        details={"changed": changed, "before": before,
-                 "after": _assignment_details(level, new_outcomes, new_releases)},
+        details={"changed": changed, "before": before, "after": _assignment_details(level, new_outcomes, new_releases)},
     )
     return assignment
 
@@ -534,11 +593,16 @@ def customer_product_remove(*, actor, customer_product: CustomerProduct) -> dict
     assignment_pk = assignment.pk
     assignment.delete()
     audit_record(
-        actor=actor, action="customer_product.remove", object_type="customerproduct", object_id=assignment_pk,
+        actor=actor,
+        action="customer_product.remove",
+        object_type="customerproduct",
+        object_id=assignment_pk,
         customer_id=summary["customerId"],
-        summary=(f"Removed {summary['productName']} from {summary['customerName']}: "
-                 f"{counts['customerTasks']} tasks, {counts['statusHistoryEntries']} history entries, "
-                 f"{counts['telemetryValues']} telemetry values deleted"),
+        summary=(
+            f"Removed {summary['productName']} from {summary['customerName']}: "
+            f"{counts['customerTasks']} tasks, {counts['statusHistoryEntries']} history entries, "
+            f"{counts['telemetryValues']} telemetry values deleted"
+        ),
         details=summary,
     )
     return summary
@@ -550,9 +614,7 @@ def customer_product_remove(*, actor, customer_product: CustomerProduct) -> dict
 
 
 def _plan_customer_id(plan_id: int) -> int | None:
-    return (
-        AdoptionPlan.objects.filter(pk=plan_id).values_list("customer_product__customer_id", flat=True).first()
-    )
+    return AdoptionPlan.objects.filter(pk=plan_id).values_list("customer_product__customer_id", flat=True).first()
 
 
 @transaction.atomic
@@ -577,18 +639,20 @@ def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str
     history.save()
     plan_recompute_totals(plan_ids=[current.adoption_plan_id])
     audit_record(
-        actor=actor, action="customer_task.update_status", obj=current,
+        actor=actor,
+        action="customer_task.update_status",
+        obj=current,
         customer_id=_plan_customer_id(current.adoption_plan_id),
         summary=f"{current.name}: {previous} -> {new_status}",
-        details={"adoptionPlanId": current.adoption_plan_id, "from": previous, "to": str(new_status),
-                 "notes": notes},
+        details={"adoptionPlanId": current.adoption_plan_id, "from": previous, "to": str(new_status), "notes": notes},
     )
     return current
 
 
 @transaction.atomic
-def customer_tasks_bulk_update_status(*, actor, plan: AdoptionPlan, task_ids, status,
-                                      notes: str = "") -> list[CustomerTask]:
+def customer_tasks_bulk_update_status(
+    *, actor, plan: AdoptionPlan, task_ids, status, notes: str = ""
+) -> list[CustomerTask]:
     """Set one status on many tasks of one plan, all or nothing: every id must name a task of this
     plan that is not archived, else VALIDATION_ERROR naming the bad ids and nothing changes."""
     new_status = parse_task_status(status)
@@ -614,13 +678,19 @@ def customer_tasks_bulk_update_status(*, actor, plan: AdoptionPlan, task_ids, st
     changes, history = [], []
     for task in tasks:
         changes.append({"customerTaskId": task.pk, "from": task.status, "to": str(new_status)})
-        history.append(customer_task_set_status_fields(
-            task, status=new_status, source=StatusSource.MANUAL, actor=label, notes=notes, now=now))
+        history.append(
+            customer_task_set_status_fields(
+                task, status=new_status, source=StatusSource.MANUAL, actor=label, notes=notes, now=now
+            )
+        )
     CustomerTask.objects.bulk_update(tasks, STATUS_FIELDS)
     TaskStatusChange.objects.bulk_create(history)
     plan_recompute_totals(plan_ids=[plan.pk])
     audit_record(
-        actor=actor, action="customer_task.bulk_update_status", obj=plan, customer_id=_plan_customer_id(plan.pk),
+        actor=actor,
+        action="customer_task.bulk_update_status",
+        obj=plan,
+        customer_id=_plan_customer_id(plan.pk),
         summary=f"Set {len(tasks)} tasks to {new_status}",
         details={"adoptionPlanId": plan.pk, "status": str(new_status), "notes": notes, "changes": changes},
     )
@@ -697,14 +767,16 @@ def _customer_links(through, target: str, plan_id: int) -> dict[int, dict[int, i
     """{customer task id: {outcome (or release) id: through row id}} for a whole plan, in one query."""
     links = defaultdict(dict)
     rows = through.objects.filter(customer_task__adoption_plan_id=plan_id).values_list(
-        "pk", "customer_task_id", f"{target}_id")
+        "pk", "customer_task_id", f"{target}_id"
+    )
     for pk, task_id, target_id in rows:
         links[task_id][target_id] = pk
     return links
 
 
-def _attribute_changes(catalog: list[TelemetryAttribute],
-                       customer: list[CustomerTelemetryAttribute]) -> list[AttributeChange]:
+def _attribute_changes(
+    catalog: list[TelemetryAttribute], customer: list[CustomerTelemetryAttribute]
+) -> list[AttributeChange]:
     by_original = {a.original_attribute_id: a for a in customer if a.original_attribute_id}
     catalog_ids = {a.pk for a in catalog}
     changes = []
@@ -715,11 +787,25 @@ def _attribute_changes(catalog: list[TelemetryAttribute],
             continue
         fields = [name for name in ATTRIBUTE_SNAPSHOT_FIELDS if getattr(copy, name) != getattr(attribute, name)]
         if not copy.is_active:
-            changes.append(AttributeChange(kind="restored", name=attribute.name, changed_fields=fields,
-                                           customer_attribute=copy, catalog_attribute=attribute))
+            changes.append(
+                AttributeChange(
+                    kind="restored",
+                    name=attribute.name,
+                    changed_fields=fields,
+                    customer_attribute=copy,
+                    catalog_attribute=attribute,
+                )
+            )
         elif fields:
-            changes.append(AttributeChange(kind="changed", name=attribute.name, changed_fields=fields,
-                                           customer_attribute=copy, catalog_attribute=attribute))
+            changes.append(
+                AttributeChange(
+                    kind="changed",
+                    name=attribute.name,
+                    changed_fields=fields,
+                    customer_attribute=copy,
+                    catalog_attribute=attribute,
+                )
+            )
     for copy in customer:
         if copy.is_active and copy.original_attribute_id not in catalog_ids:
             changes.append(AttributeChange(kind="removed", name=copy.name, customer_attribute=copy))
@@ -744,8 +830,9 @@ def _sync_plan(plan: AdoptionPlan, *, lock: bool) -> _SyncPlan:
     task_outcome_rows = _customer_links(CustomerTaskOutcome, "outcome", plan.pk)
     task_release_rows = _customer_links(CustomerTaskRelease, "release", plan.pk)
     customer_attributes = defaultdict(list)
-    for attribute in CustomerTelemetryAttribute.objects.filter(
-            customer_task__adoption_plan_id=plan.pk).order_by("customer_task_id", "order", "pk"):
+    for attribute in CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan_id=plan.pk).order_by(
+        "customer_task_id", "order", "pk"
+    ):
         customer_attributes[attribute.customer_task_id].append(attribute)
 
     by_original = {t.original_task_id: t for t in customer_tasks}
@@ -766,17 +853,25 @@ def _sync_plan(plan: AdoptionPlan, *, lock: bool) -> _SyncPlan:
         if set(task_release_rows.get(copy.pk, {})) != catalog_releases.get(catalog_task.pk, set()):
             fields.append("releases")
         attribute_changes = _attribute_changes(
-            catalog_attributes.get(catalog_task.pk, []), customer_attributes.get(copy.pk, []))
+            catalog_attributes.get(catalog_task.pk, []), customer_attributes.get(copy.pk, [])
+        )
         if fields or attribute_changes:
-            to_update.append(TaskUpdate(customer_task=copy, catalog_task=catalog_task, changed_fields=fields,
-                                        attribute_changes=attribute_changes))
+            to_update.append(
+                TaskUpdate(
+                    customer_task=copy,
+                    catalog_task=catalog_task,
+                    changed_fields=fields,
+                    attribute_changes=attribute_changes,
+                )
+            )
 
     leaving = [t for t in customer_tasks if not t.is_archived and t.original_task_id not in eligible_ids]
     with_values = set()
     if leaving:
         with_values = set(
             CustomerTelemetryValue.objects.filter(customer_attribute__customer_task__in=[t.pk for t in leaving])
-            .values_list("customer_attribute__customer_task_id", flat=True).distinct()
+            .values_list("customer_attribute__customer_task_id", flat=True)
+            .distinct()
         )
     to_remove = [
         TaskRemoval(customer_task=t, has_progress=t.status != TaskStatus.NOT_STARTED or t.pk in with_values)
@@ -784,9 +879,15 @@ def _sync_plan(plan: AdoptionPlan, *, lock: bool) -> _SyncPlan:
     ]
     preview = SyncPreview(to_add=to_add, to_restore=to_restore, to_remove=to_remove, to_update=to_update)
     return _SyncPlan(
-        preview=preview, new_tasks=new_tasks, outcome_ids=outcome_ids, release_ids=release_ids,
-        catalog_outcomes=catalog_outcomes, catalog_releases=catalog_releases, catalog_attributes=catalog_attributes,
-        task_outcome_rows=task_outcome_rows, task_release_rows=task_release_rows,
+        preview=preview,
+        new_tasks=new_tasks,
+        outcome_ids=outcome_ids,
+        release_ids=release_ids,
+        catalog_outcomes=catalog_outcomes,
+        catalog_releases=catalog_releases,
+        catalog_attributes=catalog_attributes,
+        task_outcome_rows=task_outcome_rows,
+        task_release_rows=task_release_rows,
         customer_attributes=customer_attributes,
     )
 
@@ -835,7 +936,8 @@ def _apply_attribute_changes(work: _SyncPlan, now) -> list[CustomerTelemetryAttr
         renamed = [a for a in saved if original_names[a.pk] != a.name]
         if renamed:
             CustomerTelemetryAttribute.objects.bulk_update(
-                [CustomerTelemetryAttribute(pk=a.pk, name=f"~sync~{a.pk}") for a in renamed], ["name"])
+                [CustomerTelemetryAttribute(pk=a.pk, name=f"~sync~{a.pk}") for a in renamed], ["name"]
+            )
         CustomerTelemetryAttribute.objects.bulk_update(saved, [*ATTRIBUTE_SNAPSHOT_FIELDS, "is_active", "updated_at"])
     CustomerTelemetryAttribute.objects.bulk_create(to_create)
     return to_create
@@ -849,14 +951,16 @@ def _apply_link_changes(work: _SyncPlan) -> None:
             current = work.task_outcome_rows.get(task_id, {})
             wanted = work.catalog_outcomes.get(catalog_id, set())
             outcome_rows_gone += [row for target, row in current.items() if target not in wanted]
-            outcome_rows_new += [CustomerTaskOutcome(customer_task_id=task_id, outcome_id=pk)
-                                 for pk in sorted(wanted - set(current))]
+            outcome_rows_new += [
+                CustomerTaskOutcome(customer_task_id=task_id, outcome_id=pk) for pk in sorted(wanted - set(current))
+            ]
         if "releases" in update.changed_fields:
             current = work.task_release_rows.get(task_id, {})
             wanted = work.catalog_releases.get(catalog_id, set())
             release_rows_gone += [row for target, row in current.items() if target not in wanted]
-            release_rows_new += [CustomerTaskRelease(customer_task_id=task_id, release_id=pk)
-                                 for pk in sorted(wanted - set(current))]
+            release_rows_new += [
+                CustomerTaskRelease(customer_task_id=task_id, release_id=pk) for pk in sorted(wanted - set(current))
+            ]
     if outcome_rows_gone:
         CustomerTaskOutcome.objects.filter(pk__in=outcome_rows_gone).delete()
     if release_rows_gone:
@@ -914,8 +1018,12 @@ def adoption_plan_sync(*, actor, plan: AdoptionPlan) -> AdoptionPlan:
     _apply_link_changes(work)
     _apply_attribute_changes(work, now)
     created = _snapshot_tasks(
-        plan=plan, catalog_tasks=work.new_tasks, outcome_links=work.catalog_outcomes,
-        release_links=work.catalog_releases, attributes=work.catalog_attributes, now=now,
+        plan=plan,
+        catalog_tasks=work.new_tasks,
+        outcome_links=work.catalog_outcomes,
+        release_links=work.catalog_releases,
+        attributes=work.catalog_attributes,
+        now=now,
     )
 
     assignment = plan.customer_product
@@ -928,26 +1036,48 @@ def adoption_plan_sync(*, actor, plan: AdoptionPlan) -> AdoptionPlan:
 
     details = {
         "before": before,
-        "after": {"licenseLevel": LicenseLevel(plan.license_level).name, "productName": plan.product_name,
-                  "selectedOutcomeIds": [str(pk) for pk in work.outcome_ids],
-                  "selectedReleaseIds": [str(pk) for pk in work.release_ids]},
+        "after": {
+            "licenseLevel": LicenseLevel(plan.license_level).name,
+            "productName": plan.product_name,
+            "selectedOutcomeIds": [str(pk) for pk in work.outcome_ids],
+            "selectedReleaseIds": [str(pk) for pk in work.release_ids],
+        },
         "added": [{"customerTaskId": t.pk, "taskId": t.original_task_id, "name": t.name} for t in created],
-        "restored": [{"customerTaskId": t.pk, "taskId": t.original_task_id, "name": t.name}
-                     for t in preview.to_restore],
-        "archived": [{"customerTaskId": r.customer_task.pk, "taskId": r.customer_task.original_task_id,
-                      "name": r.customer_task.name, "status": r.customer_task.status, "hadProgress": r.has_progress}
-                     for r in preview.to_remove],
-        "updated": [{"customerTaskId": u.customer_task.pk, "name": u.customer_task.name,
-                     "fields": u.changed_fields,
-                     "attributes": [{"name": c.name, "change": c.kind, "fields": c.changed_fields}
-                                    for c in u.attribute_changes]}
-                    for u in preview.to_update],
+        "restored": [
+            {"customerTaskId": t.pk, "taskId": t.original_task_id, "name": t.name} for t in preview.to_restore
+        ],
+        "archived": [
+            {
+                "customerTaskId": r.customer_task.pk,
+                "taskId": r.customer_task.original_task_id,
+                "name": r.customer_task.name,
+                "status": r.customer_task.status,
+                "hadProgress": r.has_progress,
+            }
+            for r in preview.to_remove
+        ],
+        "updated": [
+            {
+                "customerTaskId": u.customer_task.pk,
+                "name": u.customer_task.name,
+                "fields": u.changed_fields,
+                "attributes": [
+                    {"name": c.name, "change": c.kind, "fields": c.changed_fields} for c in u.attribute_changes
+                ],
+            }
+            for u in preview.to_update
+        ],
     }
     plan.refresh_from_db()
     audit_record(
-        actor=actor, action="adoption_plan.sync", obj=plan, customer_id=assignment.customer_id,
-        summary=(f"Synced {plan.product_name}: {len(created)} added, {len(preview.to_restore)} restored, "
-                 f"{len(preview.to_remove)} archived, {len(preview.to_update)} updated"),
+        actor=actor,
+        action="adoption_plan.sync",
+        obj=plan,
+        customer_id=assignment.customer_id,
+        summary=(
+            f"Synced {plan.product_name}: {len(created)} added, {len(preview.to_restore)} restored, "
+            f"{len(preview.to_remove)} archived, {len(preview.to_update)} updated"
+        ),
         details=details,
     )
     touched = [t.pk for t in created] + restored_ids + [u.customer_task.pk for u in preview.to_update]

@@ -163,12 +163,17 @@ def print_table(results: list[Result]) -> None:
     rows = []
     for r in results:
         verdict = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
-        rows.append((
-            r.name, r.size, f"{r.median:,.1f}", f"{r.worst:,.1f}",
-            "-" if r.queries is None else str(r.queries),
-            "-" if r.target_ms is None else f"< {r.target_ms:,.0f} ms",
-            verdict,
-        ))
+        rows.append(
+            (
+                r.name,
+                r.size,
+                f"{r.median:,.1f}",
+                f"{r.worst:,.1f}",
+                "-" if r.queries is None else str(r.queries),
+                "-" if r.target_ms is None else f"< {r.target_ms:,.0f} ms",
+                verdict,
+            )
+        )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
     right = {2, 3, 4}
 
@@ -205,15 +210,27 @@ def build_catalog_with_services(actor, name: str, size: int):
     releases = [catalog.release_create(actor=actor, product=product, name=f"{i}.0", level=i) for i in (1, 2)]
     for i in range(size):
         task = catalog.task_create(
-            actor=actor, product=product, name=f"Task {i:04d}", est_minutes=30 + i % 90, weight=1 + i % 5,
-            license_level=LEVELS[i % 3], sequence_number=i, description=f"Do step {i} of the roll-out.",
-            how_to_doc=[f"https://docs.example.com/step/{i}"], outcome_ids=[outcomes[i % 3].pk],
+            actor=actor,
+            product=product,
+            name=f"Task {i:04d}",
+            est_minutes=30 + i % 90,
+            weight=1 + i % 5,
+            license_level=LEVELS[i % 3],
+            sequence_number=i,
+            description=f"Do step {i} of the roll-out.",
+            how_to_doc=[f"https://docs.example.com/step/{i}"],
+            outcome_ids=[outcomes[i % 3].pk],
             release_ids=[releases[i % 2].pk],
         )
         for order, (attr_name, data_type, criterion) in enumerate(ATTRIBUTES):
             catalog.telemetry_attribute_create(
-                actor=actor, task=task, name=attr_name, data_type=data_type, is_required=True,
-                success_criteria=criterion, order=order,
+                actor=actor,
+                task=task,
+                name=attr_name,
+                data_type=data_type,
+                is_required=True,
+                success_criteria=criterion,
+                order=order,
             )
     return product
 
@@ -225,24 +242,37 @@ def build_catalog_in_bulk(name: str, size: int):
 
     product = Product.objects.create(name=name, description="benchmark catalog")
     outcomes = Outcome.objects.bulk_create([Outcome(product=product, name=f"Outcome {i}") for i in range(3)])
-    releases = Release.objects.bulk_create(
-        [Release(product=product, name=f"{i}.0", level=Decimal(i)) for i in (1, 2)]
+    releases = Release.objects.bulk_create([Release(product=product, name=f"{i}.0", level=Decimal(i)) for i in (1, 2)])
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                product=product,
+                name=f"Task {i:04d}",
+                est_minutes=30 + i % 90,
+                weight=Decimal(1 + i % 5),
+                license_level=LEVELS[i % 3],
+                sequence_number=i,
+                description=f"Do step {i} of the roll-out.",
+                how_to_doc=[f"https://docs.example.com/step/{i}"],
+            )
+            for i in range(size)
+        ]
     )
-    tasks = Task.objects.bulk_create([
-        Task(product=product, name=f"Task {i:04d}", est_minutes=30 + i % 90, weight=Decimal(1 + i % 5),
-             license_level=LEVELS[i % 3], sequence_number=i, description=f"Do step {i} of the roll-out.",
-             how_to_doc=[f"https://docs.example.com/step/{i}"])
-        for i in range(size)
-    ])
     Task.outcomes.through.objects.bulk_create(
-        [Task.outcomes.through(task=t, outcome=outcomes[i % 3]) for i, t in enumerate(tasks)])
+        [Task.outcomes.through(task=t, outcome=outcomes[i % 3]) for i, t in enumerate(tasks)]
+    )
     Task.releases.through.objects.bulk_create(
-        [Task.releases.through(task=t, release=releases[i % 2]) for i, t in enumerate(tasks)])
-    TelemetryAttribute.objects.bulk_create([
-        TelemetryAttribute(task=t, name=attr_name, data_type=data_type, is_required=True,
-                           success_criteria=criterion, order=order)
-        for t in tasks for order, (attr_name, data_type, criterion) in enumerate(ATTRIBUTES)
-    ])
+        [Task.releases.through(task=t, release=releases[i % 2]) for i, t in enumerate(tasks)]
+    )
+    TelemetryAttribute.objects.bulk_create(
+        [
+            TelemetryAttribute(
+                task=t, name=attr_name, data_type=data_type, is_required=True, success_criteria=criterion, order=order
+            )
+            for t in tasks
+            for order, (attr_name, data_type, criterion) in enumerate(ATTRIBUTES)
+        ]
+    )
     return product
 
 
@@ -291,8 +321,9 @@ class RawSQL:
         self.conn.close()
 
 
-def raw_plan_create(raw: RawSQL, *, customer_product_id: int, product_id: int, product_name: str, level: int,
-                    now) -> int:
+def raw_plan_create(
+    raw: RawSQL, *, customer_product_id: int, product_id: int, product_name: str, level: int, now
+) -> int:
     """Plan creation the way a hand-written implementation would do it: read the eligible catalog
     tasks, their links and attributes, then insert the plan, its tasks (executemany), the tasks'
     outcome/release links and attribute copies (executemany), in one transaction."""
@@ -304,50 +335,68 @@ def raw_plan_create(raw: RawSQL, *, customer_product_id: int, product_id: int, p
     eligible = "t.product_id = %s AND t.is_active = %s AND t.license_level <= %s"
     cur = raw.conn.cursor()
     cur.execute("BEGIN")
-    catalog_tasks = cur.execute(q(
-        f"SELECT t.id, t.name, t.description, t.est_minutes, t.weight, t.sequence_number, t.priority, "
-        f"{j('t.how_to_doc')}, {j('t.how_to_video')}, t.notes, t.license_level FROM {task_t} t "
-        f"WHERE {eligible} ORDER BY t.sequence_number, t.id"), (product_id, True, level)).fetchall()
+    catalog_tasks = cur.execute(
+        q(
+            f"SELECT t.id, t.name, t.description, t.est_minutes, t.weight, t.sequence_number, t.priority, "
+            f"{j('t.how_to_doc')}, {j('t.how_to_video')}, t.notes, t.license_level FROM {task_t} t "
+            f"WHERE {eligible} ORDER BY t.sequence_number, t.id"
+        ),
+        (product_id, True, level),
+    ).fetchall()
     links = {}
     for through, target, table in (
-        (Task.outcomes.through, "outcome", "adoption_outcome"), (Task.releases.through, "release", "adoption_release")
+        (Task.outcomes.through, "outcome", "adoption_outcome"),
+        (Task.releases.through, "release", "adoption_release"),
     ):
-        links[target] = cur.execute(q(
-            f"SELECT l.task_id, l.{target}_id FROM {through._meta.db_table} l JOIN {task_t} t ON t.id = l.task_id "
-            f"JOIN {table} x ON x.id = l.{target}_id WHERE {eligible} AND x.is_active = %s ORDER BY l.id"),
-            (product_id, True, level, True)).fetchall()
-    attributes = cur.execute(q(
-        f"SELECT a.id, a.task_id, a.name, a.description, a.data_type, a.is_required, {j('a.success_criteria')}, "
-        f'a."order" FROM {TelemetryAttribute._meta.db_table} a JOIN {task_t} t ON t.id = a.task_id '
-        f'WHERE {eligible} AND a.is_active = %s ORDER BY a.task_id, a."order", a.id'),
-        (product_id, True, level, True)).fetchall()
+        links[target] = cur.execute(
+            q(
+                f"SELECT l.task_id, l.{target}_id FROM {through._meta.db_table} l JOIN {task_t} t ON t.id = l.task_id "
+                f"JOIN {table} x ON x.id = l.{target}_id WHERE {eligible} AND x.is_active = %s ORDER BY l.id"
+            ),
+            (product_id, True, level, True),
+        ).fetchall()
+    attributes = cur.execute(
+        q(
+            f"SELECT a.id, a.task_id, a.name, a.description, a.data_type, a.is_required, {j('a.success_criteria')}, "
+            f'a."order" FROM {TelemetryAttribute._meta.db_table} a JOIN {task_t} t ON t.id = a.task_id '
+            f'WHERE {eligible} AND a.is_active = %s ORDER BY a.task_id, a."order", a.id'
+        ),
+        (product_id, True, level, True),
+    ).fetchall()
 
     total_weight = sum((Decimal(str(row[4])) for row in catalog_tasks), Decimal("0"))
-    plan_id = cur.execute(q(
-        f"INSERT INTO {plan_t} (customer_product_id, product_id, product_name, license_level, total_tasks, "
-        "completed_tasks, total_weight, completed_weight, progress_percentage, last_synced_at, created_at, "
-        "updated_at) VALUES (%s, %s, %s, %s, %s, 0, %s, 0, 0, %s, %s, %s) RETURNING id"),
+    plan_id = cur.execute(
+        q(
+            f"INSERT INTO {plan_t} (customer_product_id, product_id, product_name, license_level, total_tasks, "
+            "completed_tasks, total_weight, completed_weight, progress_percentage, last_synced_at, created_at, "
+            "updated_at) VALUES (%s, %s, %s, %s, %s, 0, %s, 0, 0, %s, %s, %s) RETURNING id"
+        ),
         (customer_product_id, product_id, product_name, level, len(catalog_tasks), total_weight, now, now, now),
     ).fetchone()[0]
-    cur.executemany(q(
-        f"INSERT INTO {ctask_t} (adoption_plan_id, original_task_id, name, description, est_minutes, weight, "
-        "sequence_number, priority, how_to_doc, how_to_video, notes, license_level, status, status_updated_by, "
-        "status_update_source, status_notes, telemetry_status, is_complete, completed_by, is_archived, created_at, "
-        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %j, %j, %s, %s, 'NOT_STARTED', '', 'SYSTEM', '', '', "
-        "%s, '', %s, %s, %s)"),
+    cur.executemany(
+        q(
+            f"INSERT INTO {ctask_t} (adoption_plan_id, original_task_id, name, description, est_minutes, weight, "
+            "sequence_number, priority, how_to_doc, how_to_video, notes, license_level, status, status_updated_by, "
+            "status_update_source, status_notes, telemetry_status, is_complete, completed_by, is_archived, created_at, "
+            "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %j, %j, %s, %s, 'NOT_STARTED', '', 'SYSTEM', '', '', "
+            "%s, '', %s, %s, %s)"
+        ),
         [(plan_id, *row, False, False, now, now) for row in catalog_tasks],
     )
-    task_ids = dict(cur.execute(q(
-        f"SELECT original_task_id, id FROM {ctask_t} WHERE adoption_plan_id = %s"), (plan_id,)).fetchall())
+    task_ids = dict(
+        cur.execute(q(f"SELECT original_task_id, id FROM {ctask_t} WHERE adoption_plan_id = %s"), (plan_id,)).fetchall()
+    )
     for model, target in ((CustomerTaskOutcome, "outcome"), (CustomerTaskRelease, "release")):
         cur.executemany(
             q(f"INSERT INTO {model._meta.db_table} (customer_task_id, {target}_id) VALUES (%s, %s)"),
             [(task_ids[task_id], target_id) for task_id, target_id in links[target]],
         )
-    cur.executemany(q(
-        f"INSERT INTO {CustomerTelemetryAttribute._meta.db_table} (customer_task_id, original_attribute_id, name, "
-        'description, data_type, is_required, success_criteria, "order", is_active, is_met, created_at, '
-        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %j, %s, %s, %s, %s, %s)"),
+    cur.executemany(
+        q(
+            f"INSERT INTO {CustomerTelemetryAttribute._meta.db_table} (customer_task_id, original_attribute_id, name, "
+            'description, data_type, is_required, success_criteria, "order", is_active, is_met, created_at, '
+            "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %j, %s, %s, %s, %s, %s)"
+        ),
         [(task_ids[a[1]], a[0], *a[2:], True, False, now, now) for a in attributes],
     )
     cur.execute("COMMIT")
@@ -417,10 +466,12 @@ class Sizes:
     reps_large: int
 
 
-FULL = Sizes(small_plan=50, large_plan=1000, graphql_plan=300, ingest_tasks=500, customers=40, reps_small=9,
-             reps_large=5)
-QUICK = Sizes(small_plan=50, large_plan=300, graphql_plan=100, ingest_tasks=150, customers=10, reps_small=3,
-              reps_large=2)
+FULL = Sizes(
+    small_plan=50, large_plan=1000, graphql_plan=300, ingest_tasks=500, customers=40, reps_small=9, reps_large=5
+)
+QUICK = Sizes(
+    small_plan=50, large_plan=300, graphql_plan=100, ingest_tasks=150, customers=10, reps_small=3, reps_large=2
+)
 
 
 def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[str, float, float]]]:
@@ -438,8 +489,7 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
 
     results: list[Result] = []
     ratios: list[tuple[str, float, float]] = []
-    admin = get_user_model().objects.create_superuser(username="bench-admin", email="bench@example.com",
-                                                      password=None)
+    admin = get_user_model().objects.create_superuser(username="bench-admin", email="bench@example.com", password=None)
     customers = Customers(admin)
 
     # -- catalogs ---------------------------------------------------------------------------------
@@ -458,15 +508,18 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
             assignment = assign(admin, customer, product)
             if keep is not None:
                 keep.append(assignment.adoption_plan)
+
         return run
 
     progress(f"plan creation, {sizes.small_plan} tasks")
     times, queries, _ = measure(create_plan(small), reps=sizes.reps_small, prepare=lambda i: customers.new())
-    results.append(Result("plan creation (customer_product_assign)", f"{sizes.small_plan} tasks", times, queries,
-                          target_ms=2000))
+    results.append(
+        Result("plan creation (customer_product_assign)", f"{sizes.small_plan} tasks", times, queries, target_ms=2000)
+    )
     progress(f"plan creation, {sizes.large_plan} tasks")
-    times, queries, _ = measure(create_plan(large, large_plans), reps=sizes.reps_large,
-                                prepare=lambda i: customers.new())
+    times, queries, _ = measure(
+        create_plan(large, large_plans), reps=sizes.reps_large, prepare=lambda i: customers.new()
+    )
     django_large = Result("plan creation (customer_product_assign)", f"{sizes.large_plan} tasks", times, queries)
     results.append(django_large)
 
@@ -477,14 +530,23 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         def prepare(i):
             customer = customers.new()
             now = timezone.now()
-            return CustomerProduct.objects.create(customer=customer, product=product, license_level=level,
-                                                  purchased_at=now, entitlements_changed_at=now)
+            return CustomerProduct.objects.create(
+                customer=customer, product=product, license_level=level, purchased_at=now, entitlements_changed_at=now
+            )
+
         return prepare
 
     def raw_create(product):
         def run(cp):
-            raw_plan_create(raw, customer_product_id=cp.pk, product_id=product.pk, product_name=product.name,
-                            level=level, now=connection.ops.adapt_datetimefield_value(timezone.now()))
+            raw_plan_create(
+                raw,
+                customer_product_id=cp.pk,
+                product_id=product.pk,
+                product_name=product.name,
+                level=level,
+                now=connection.ops.adapt_datetimefield_value(timezone.now()),
+            )
+
         return run
 
     for product, size, reps, django_result in (
@@ -492,8 +554,7 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         (large, sizes.large_plan, sizes.reps_large, django_large),
     ):
         times = time_only(raw_create(product), reps=reps, prepare=raw_prepare(product))
-        results.append(Result("  raw SQL baseline: executemany of the same rows", f"{size} tasks", times,
-                              queries=None))
+        results.append(Result("  raw SQL baseline: executemany of the same rows", f"{size} tasks", times, queries=None))
         ratios.append((f"plan creation, {size} tasks", django_result.median, statistics.median(times)))
 
     # The baseline must write what the service writes: same tasks, weight and attribute copies.
@@ -516,19 +577,34 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         customer_task_update_status(actor=admin, task=status_tasks[i], status=statuses[i % 3], notes="bench")
 
     times, queries, _ = measure(change_status, reps=sizes.reps_small)
-    results.append(Result("status change (customer_task_update_status)", f"{sizes.large_plan}-task plan", times,
-                          queries, target_ms=200))
+    results.append(
+        Result(
+            "status change (customer_task_update_status)",
+            f"{sizes.large_plan}-task plan",
+            times,
+            queries,
+            target_ms=200,
+        )
+    )
 
     progress("progress recomputation")
     times, queries, _ = measure(lambda i: plan_recompute_totals(plan_ids=[status_plan.pk]), reps=sizes.reps_small)
-    results.append(Result("progress calculation (plan_recompute_totals)", f"{sizes.large_plan}-task plan", times,
-                          queries, target_ms=100))
+    results.append(
+        Result(
+            "progress calculation (plan_recompute_totals)",
+            f"{sizes.large_plan}-task plan",
+            times,
+            queries,
+            target_ms=100,
+        )
+    )
 
     # -- (3) telemetry ------------------------------------------------------------------------------
     progress(f"telemetry_ingest of {sizes.ingest_tasks * 2} values over {sizes.ingest_tasks} tasks")
     attributes = list(
-        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=ingest_plan)
-        .order_by("customer_task__sequence_number", "customer_task_id", "order")
+        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=ingest_plan).order_by(
+            "customer_task__sequence_number", "customer_task_id", "order"
+        )
     )
     by_task: dict[int, list] = {}
     for attribute in attributes:
@@ -542,20 +618,29 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         met = i % 2 == 0
         return [
             {"customerAttributeId": str(a.pk), "value": (50 if met else 1) if a.data_type == "NUMBER" else met}
-            for task_id in tasks for a in by_task[task_id]
+            for task_id in tasks
+            for a in by_task[task_id]
         ]
 
     def ingest(tasks, tag):
         def run(i):
-            result = telemetry_ingest(actor=admin, items=items_for(tasks, i), batch_id=f"bench-{tag}-{i}",
-                                      channel="api")
+            result = telemetry_ingest(
+                actor=admin, items=items_for(tasks, i), batch_id=f"bench-{tag}-{i}", channel="api"
+            )
             if len(result.status_changes) != len(tasks):
                 raise RuntimeError(f"expected {len(tasks)} status changes, got {len(result.status_changes)}")
+
         return run
 
     times, queries, _ = measure(ingest(ingest_task_ids, "bulk"), reps=sizes.reps_large)
-    results.append(Result("telemetry_ingest + evaluation", f"{len(ingest_task_ids) * 2} values/{len(ingest_task_ids)} "
-                          "tasks", times, queries))
+    results.append(
+        Result(
+            "telemetry_ingest + evaluation",
+            f"{len(ingest_task_ids) * 2} values/{len(ingest_task_ids)} tasks",
+            times,
+            queries,
+        )
+    )
     per_task = [t / len(ingest_task_ids) for t in times]
     results.append(Result("  evaluation cost per task (ingest / tasks)", "1 task", per_task, None, target_ms=500))
 
@@ -573,17 +658,23 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
     # -- (4) GraphQL reads ------------------------------------------------------------------------
     progress(f"data for GraphQL: a {sizes.graphql_plan}-task plan with values, {sizes.customers} customers")
     read_plan = assign(admin, customers.new(), read_product).adoption_plan
-    read_attributes = list(CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=read_plan)
-                           .order_by("pk"))
+    read_attributes = list(
+        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=read_plan).order_by("pk")
+    )
     # Every attribute gets a value that misses, then every second one a later value that meets its
     # criterion: half the attributes have two values (latestValue must choose), tasks are IN_PROGRESS.
     for n, (chosen, met) in enumerate(((read_attributes, False), (read_attributes[1::2], True))):
-        telemetry_ingest(actor=admin, batch_id=f"bench-read-{n}", items=[
-            {"customerAttributeId": str(a.pk), "value": (50 if met else 1) if a.data_type == "NUMBER" else met}
-            for a in chosen
-        ])
-    read_task_ids = list(CustomerTask.objects.filter(adoption_plan=read_plan).order_by("pk").values_list("pk",
-                                                                                                           flat=True))
+        telemetry_ingest(
+            actor=admin,
+            batch_id=f"bench-read-{n}",
+            items=[
+                {"customerAttributeId": str(a.pk), "value": (50 if met else 1) if a.data_type == "NUMBER" else met}
+                for a in chosen
+            ],
+        )
+    read_task_ids = list(
+        CustomerTask.objects.filter(adoption_plan=read_plan).order_by("pk").values_list("pk", flat=True)
+    )
     customer_tasks_bulk_update_status(actor=admin, plan=read_plan, task_ids=read_task_ids[::3], status="DONE")
     for _ in range(sizes.customers):
         customer = customers.new()
@@ -600,13 +691,24 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
             raise RuntimeError("the whole-plan query did not return every task")
 
     times, queries, statements = measure(whole_plan, reps=sizes.reps_small)
-    plan_result = Result("GraphQL adoptionPlan (tasks, attributes, latestValue, ...)",
-                         f"{sizes.graphql_plan} tasks", times, queries, target_ms=200)
+    plan_result = Result(
+        "GraphQL adoptionPlan (tasks, attributes, latestValue, ...)",
+        f"{sizes.graphql_plan} tasks",
+        times,
+        queries,
+        target_ms=200,
+    )
     results.append(plan_result)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     times = time_only(lambda i: raw_read(raw, selects), reps=sizes.reps_small)
-    results.append(Result(f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
-                          f"{sizes.graphql_plan} tasks", times, len(selects)))
+    results.append(
+        Result(
+            f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
+            f"{sizes.graphql_plan} tasks",
+            times,
+            len(selects),
+        )
+    )
     ratios.append((f"GraphQL whole plan, {sizes.graphql_plan} tasks", plan_result.median, statistics.median(times)))
 
     progress("GraphQL customers/progress query")
@@ -619,13 +721,24 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
 
     times, queries, statements = measure(customers_progress, reps=sizes.reps_small)
     plans = AdoptionPlan.objects.count()
-    list_result = Result("GraphQL customers { products { adoptionPlan { progress } } }",
-                         f"{customer_count} customers/{plans} plans", times, queries, target_ms=200)
+    list_result = Result(
+        "GraphQL customers { products { adoptionPlan { progress } } }",
+        f"{customer_count} customers/{plans} plans",
+        times,
+        queries,
+        target_ms=200,
+    )
     results.append(list_result)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     times = time_only(lambda i: raw_read(raw, selects), reps=sizes.reps_small)
-    results.append(Result(f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
-                          f"{customer_count} customers", times, len(selects)))
+    results.append(
+        Result(
+            f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
+            f"{customer_count} customers",
+            times,
+            len(selects),
+        )
+    )
     ratios.append((f"GraphQL customers, {customer_count} customers", list_result.median, statistics.median(times)))
     return results, ratios
 
@@ -662,8 +775,11 @@ def main(argv=None) -> int:
         progress("migrate")
         call_command("migrate", verbosity=0, interactive=False)
         vendor = connection.vendor
-        version = ".".join(str(n) for n in connection.Database.sqlite_version_info) if vendor == "sqlite" else (
-            f"{connection.pg_version // 10000}.{connection.pg_version % 10000}")
+        version = (
+            ".".join(str(n) for n in connection.Database.sqlite_version_info)
+            if vendor == "sqlite"
+            else (f"{connection.pg_version // 10000}.{connection.pg_version % 10000}")
+        )
         raw = RawSQL(connect, vendor)
         try:
             results, ratios = run_benchmarks(sizes, raw)
@@ -672,9 +788,11 @@ def main(argv=None) -> int:
         where = database_url.rsplit("/", 1)[-1] if vendor == "postgresql" else "temporary file"
 
     print()
-    print(f"Benchmarks ({'quick' if args.quick else 'full'}): {vendor} {version} ({where}), "
-          f"Python {platform.python_version()}, {os.cpu_count()} CPUs; "
-          f"median and max of {sizes.reps_small} runs ({sizes.reps_large} for the large ones) after a warm-up")
+    print(
+        f"Benchmarks ({'quick' if args.quick else 'full'}): {vendor} {version} ({where}), "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs; "
+        f"median and max of {sizes.reps_small} runs ({sizes.reps_large} for the large ones) after a warm-up"
+    )
     print()
     print_table(results)
     print()
@@ -685,9 +803,11 @@ def main(argv=None) -> int:
     print()
     print("PASS: every timed run is under the target. Targets: strategy 12.1 (plan creation < 2 s for 50 tasks,")
     print("operations and GraphQL reads < 200 ms, telemetry evaluation < 500 ms per task, progress < 100 ms).")
-    print(f"{len(failed)} of {sum(r.target_ms is not None for r in results)} targets failed"
-          + (": " + "; ".join(f"{r.name.strip()} {r.size}" for r in failed) if failed else "")
-          + f"; total {time.perf_counter() - started:.0f} s")
+    print(
+        f"{len(failed)} of {sum(r.target_ms is not None for r in results)} targets failed"
+        + (": " + "; ".join(f"{r.name.strip()} {r.size}" for r in failed) if failed else "")
+        + f"; total {time.perf_counter() - started:.0f} s"
+    )
     return 1 if failed else 0
 
 

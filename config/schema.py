@@ -14,7 +14,11 @@ class Query(CustomerQuery, AdoptionQuery, graphene.ObjectType):
 
 
 class Mutation(
-    CustomerMutation, AdoptionMutation, TelemetryMutation, CatalogMutation, TelemetryCatalogMutation,
+    CustomerMutation,
+    AdoptionMutation,
+    TelemetryMutation,
+    CatalogMutation,
+    TelemetryCatalogMutation,
     graphene.ObjectType,
 ):
     pass

@@ -191,7 +191,8 @@ class CustomerAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .annotate(product_count=Count("products", distinct=True))
             .prefetch_related("assigned_users")
         )
@@ -333,14 +334,22 @@ class CustomerProductAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
         releases = [r.pk for r in form.cleaned_data.get("selected_releases") or []]
         if change:
             customer_product_update(
-                actor=request.user, customer_product=obj, license_level=obj.license_level,
-                outcome_ids=outcomes, release_ids=releases,
+                actor=request.user,
+                customer_product=obj,
+                license_level=obj.license_level,
+                outcome_ids=outcomes,
+                release_ids=releases,
             )
             obj.refresh_from_db()
         else:
             assignment = customer_product_assign(
-                actor=request.user, customer=obj.customer, product=obj.product, license_level=obj.license_level,
-                outcome_ids=outcomes, release_ids=releases, purchased_at=form.cleaned_data.get("purchased_at"),
+                actor=request.user,
+                customer=obj.customer,
+                product=obj.product,
+                license_level=obj.license_level,
+                outcome_ids=outcomes,
+                release_ids=releases,
+                purchased_at=form.cleaned_data.get("purchased_at"),
             )
             refresh_saved(obj, assignment)
 
@@ -369,8 +378,17 @@ class AuditLogAdmin(ReadOnlyAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
     search_fields = ["summary", "actor_label", "action", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-    fields = ["created_at", "actor", "actor_label", "action", "object_type", "object_id", "customer_id", "summary",
-              "details"]
+    fields = [
+        "created_at",
+        "actor",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "customer_id",
+        "summary",
+        "details",
+    ]
     readonly_fields = fields
 
 
@@ -408,8 +426,12 @@ class PersonalAccessTokenAdmin(AdminOnlyMixin, admin.ModelAdmin):
         obj.prefix, obj.token_hash = prefix, digest
         super().save_model(request, obj, form, change)
         audit_record(
-            actor=request.user, action="access_token.create", obj=obj, object_type="personal_access_token",
-            summary=f"Personal access token {prefix}… issued for {obj.user}", details={"name": obj.name},
+            actor=request.user,
+            action="access_token.create",
+            obj=obj,
+            object_type="personal_access_token",
+            summary=f"Personal access token {prefix}… issued for {obj.user}",
+            details={"name": obj.name},
         )
         messages.success(
             request,
@@ -425,7 +447,10 @@ class PersonalAccessTokenAdmin(AdminOnlyMixin, admin.ModelAdmin):
             token.revoked_at = now
             token.save(update_fields=["revoked_at"])
             audit_record(
-                actor=request.user, action="access_token.revoke", obj=token, object_type="personal_access_token",
+                actor=request.user,
+                action="access_token.revoke",
+                obj=token,
+                object_type="personal_access_token",
                 summary=f"Personal access token {token.prefix}… revoked",
             )
         self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
@@ -472,7 +497,10 @@ class UserAdmin(DjangoUserAdmin):
         old, new = before.get(form.instance.pk), after.get(form.instance.pk)
         if old != new:
             audit_record(
-                actor=request.user, action="user.role_change", obj=form.instance, object_type="user",
+                actor=request.user,
+                action="user.role_change",
+                obj=form.instance,
+                object_type="user",
                 summary=f"Role of {form.instance.username}: {old or '-'} -> {new or '-'}",
                 details={"username": form.instance.username, "from": old, "to": new},
             )

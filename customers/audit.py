@@ -11,8 +11,17 @@ def actor_label_of(actor) -> str:
     return getattr(actor, "get_username", lambda: str(actor))()
 
 
-def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_id="",
-                 customer_id=None, summary: str = "", details: dict | None = None) -> AuditLog:
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id="",
+    customer_id=None,
+    summary: str = "",
+    details: dict | None = None,
+) -> AuditLog:
     """Record who did what. `actor` is a user, a label ('telemetry', 'api-key:ab12') or None."""
     if obj is not None:
         object_type = object_type or obj._meta.model_name

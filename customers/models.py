@@ -26,7 +26,9 @@ class Customer(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     assigned_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_customers",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_customers",
         help_text="CSMs and viewers who work with this customer.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -38,6 +38,7 @@ def require_authenticated(user):
 
 # --- customers --------------------------------------------------------------------------------
 
+
 def customers_visible_to(user) -> QuerySet[Customer]:
     role = role_of(user)
     if role == Role.ADMIN:
@@ -104,6 +105,7 @@ def require_delete_customer(user, customer: Customer):
 
 
 # --- assignments --------------------------------------------------------------------------------
+
 
 def assignments_visible_to(user) -> QuerySet[CustomerProduct]:
     return CustomerProduct.objects.filter(customer__in=customer_ids_visible_to(user))

@@ -37,17 +37,31 @@ from customers.permissions import (
 )
 from customers.services import customer_create, customer_delete, customer_update
 
-register_relation("Customer", "products", Relation(
-    "products", "CustomerProductWithPlan",
-    lambda: CustomerProduct.objects.order_by("product__name", "pk"), "gql_products"))
+register_relation(
+    "Customer",
+    "products",
+    Relation(
+        "products",
+        "CustomerProductWithPlan",
+        lambda: CustomerProduct.objects.order_by("product__name", "pk"),
+        "gql_products",
+    ),
+)
 register_relation("CustomerProductWithPlan", "customer", Relation("customer", "Customer", CustomerModel.objects.all))
 register_relation("CustomerProductWithPlan", "product", Relation("product", "Product", Product.objects.all))
-register_relation("CustomerProductWithPlan", "selectedOutcomes", Relation(
-    "selected_outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_selected_outcomes"))
-register_relation("CustomerProductWithPlan", "selectedReleases", Relation(
-    "selected_releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_selected_releases"))
-register_relation("CustomerProductWithPlan", "adoptionPlan", Relation(
-    "adoption_plan", "AdoptionPlan", AdoptionPlan.objects.all))
+register_relation(
+    "CustomerProductWithPlan",
+    "selectedOutcomes",
+    Relation("selected_outcomes", "Outcome", lambda: Outcome.objects.order_by("name", "pk"), "gql_selected_outcomes"),
+)
+register_relation(
+    "CustomerProductWithPlan",
+    "selectedReleases",
+    Relation("selected_releases", "Release", lambda: Release.objects.order_by("level", "pk"), "gql_selected_releases"),
+)
+register_relation(
+    "CustomerProductWithPlan", "adoptionPlan", Relation("adoption_plan", "AdoptionPlan", AdoptionPlan.objects.all)
+)
 
 
 class Customer(graphene.ObjectType):
@@ -68,13 +82,20 @@ class CustomerProductWithPlan(graphene.ObjectType):
     product = related_object("CustomerProductWithPlan", "product", "adoption.schema.Product_")
     license_level = graphene.Field(graphene.NonNull(LicenseLevel))
     selected_outcomes = related_list(
-        "CustomerProductWithPlan", "selectedOutcomes", "adoption.schema.Outcome_",
-        description="Empty means all outcomes.")
+        "CustomerProductWithPlan",
+        "selectedOutcomes",
+        "adoption.schema.Outcome_",
+        description="Empty means all outcomes.",
+    )
     selected_releases = related_list(
-        "CustomerProductWithPlan", "selectedReleases", "adoption.schema.Release_",
-        description="Empty means all releases.")
+        "CustomerProductWithPlan",
+        "selectedReleases",
+        "adoption.schema.Release_",
+        description="Empty means all releases.",
+    )
     adoption_plan = related_object(
-        "CustomerProductWithPlan", "adoptionPlan", "adoption.schema.AdoptionPlan_", required=False)
+        "CustomerProductWithPlan", "adoptionPlan", "adoption.schema.AdoptionPlan_", required=False
+    )
     purchased_at = timestamp("purchased_at", required=True)
     created_at = timestamp("created_at", required=True)
     updated_at = timestamp("updated_at", required=True)
@@ -136,16 +157,22 @@ def _summary(deleted: dict) -> str:
 
 class CustomerMutation(graphene.ObjectType):
     create_customer = graphene.Field(
-        graphene.NonNull(Customer), input=graphene.Argument(graphene.NonNull(CreateCustomerInput)))
+        graphene.NonNull(Customer), input=graphene.Argument(graphene.NonNull(CreateCustomerInput))
+    )
     update_customer = graphene.Field(
-        graphene.NonNull(Customer), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(UpdateCustomerInput)))
+        graphene.NonNull(Customer),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(UpdateCustomerInput)),
+    )
     delete_customer = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
     assign_product_to_customer = graphene.Field(
-        graphene.NonNull(CustomerProductWithPlan), input=graphene.Argument(graphene.NonNull(AssignProductInput)))
+        graphene.NonNull(CustomerProductWithPlan), input=graphene.Argument(graphene.NonNull(AssignProductInput))
+    )
     update_customer_product = graphene.Field(
-        graphene.NonNull(CustomerProductWithPlan), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(UpdateCustomerProductInput)))
+        graphene.NonNull(CustomerProductWithPlan),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(UpdateCustomerProductInput)),
+    )
     remove_product_from_customer = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
 
     @staticmethod
@@ -168,8 +195,7 @@ class CustomerMutation(graphene.ObjectType):
         customer = find(get_customer_for_user, user, id, field="id")
         require_delete_customer(user, customer)
         summary = customer_delete(actor=user, customer=customer)
-        return {"success": True,
-                "message": f"customer {summary['name']!r} deleted with {_summary(summary['deleted'])}"}
+        return {"success": True, "message": f"customer {summary['name']!r} deleted with {_summary(summary['deleted'])}"}
 
     @staticmethod
     def resolve_assign_product_to_customer(root, info, input):
@@ -178,8 +204,12 @@ class CustomerMutation(graphene.ObjectType):
         customer = find(get_customer_for_user, user, input.customer_id, write=True, field="customerId")
         product = find(get_product_for_user, user, input.product_id, field="productId")
         assignment = customer_product_assign(
-            actor=user, customer=customer, product=product, license_level=enum_value(input.license_level),
-            outcome_ids=input.selected_outcome_ids, release_ids=input.selected_release_ids,
+            actor=user,
+            customer=customer,
+            product=product,
+            license_level=enum_value(input.license_level),
+            outcome_ids=input.selected_outcome_ids,
+            release_ids=input.selected_release_ids,
         )
         return load(CustomerProduct, assignment.pk, info, "CustomerProductWithPlan")
 
@@ -189,9 +219,11 @@ class CustomerMutation(graphene.ObjectType):
         _check_links(input)
         assignment = find(get_assignment_for_user, user, id, write=True, field="id")
         customer_product_update(
-            actor=user, customer_product=assignment,
+            actor=user,
+            customer_product=assignment,
             license_level=enum_value(input.license_level) if input.license_level is not None else None,
-            outcome_ids=input.selected_outcome_ids, release_ids=input.selected_release_ids,
+            outcome_ids=input.selected_outcome_ids,
+            release_ids=input.selected_release_ids,
         )
         return load(CustomerProduct, assignment.pk, info, "CustomerProductWithPlan")
 
@@ -200,5 +232,8 @@ class CustomerMutation(graphene.ObjectType):
         user = user_of(info)
         assignment = find(get_assignment_for_user, user, id, write=True, field="id")
         summary = customer_product_remove(actor=user, customer_product=assignment)
-        return {"success": True, "message": f"{summary['productName']} removed from {summary['customerName']} "
-                                            f"with {_summary(summary['deleted'])}"}
+        return {
+            "success": True,
+            "message": f"{summary['productName']} removed from {summary['customerName']} "
+            f"with {_summary(summary['deleted'])}",
+        }

@@ -35,8 +35,7 @@ def _clean_description(description) -> str:
     description = description.strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationFailed(
-            f"customer description is {len(description)} characters long; at most {DESCRIPTION_MAX_LENGTH} "
-            "are allowed",
+            f"customer description is {len(description)} characters long; at most {DESCRIPTION_MAX_LENGTH} are allowed",
             field="description",
         )
     return description
@@ -47,7 +46,10 @@ def customer_create(*, actor, name: str, description: str = "") -> Customer:
     """Create a customer with a non-blank name (trimmed, at most 200 characters)."""
     customer = Customer.objects.create(name=_clean_name(name), description=_clean_description(description))
     audit_record(
-        actor=actor, action="customer.create", obj=customer, customer_id=customer.pk,
+        actor=actor,
+        action="customer.create",
+        obj=customer,
+        customer_id=customer.pk,
         summary=f"Created customer {customer.name}",
         details={"name": customer.name, "description": customer.description},
     )
@@ -55,8 +57,7 @@ def customer_create(*, actor, name: str, description: str = "") -> Customer:
 
 
 @transaction.atomic
-def customer_update(*, actor, customer: Customer, name: str | None = None,
-                    description: str | None = None) -> Customer:
+def customer_update(*, actor, customer: Customer, name: str | None = None, description: str | None = None) -> Customer:
     """Change a customer's name and/or description (None = unchanged). A call that changes nothing
     writes nothing, not even an audit entry."""
     new_name = customer.name if name is None else _clean_name(name)
@@ -72,7 +73,10 @@ def customer_update(*, actor, customer: Customer, name: str | None = None,
     customer.description = new_description
     customer.save(update_fields=["name", "description", "updated_at"])
     audit_record(
-        actor=actor, action="customer.update", obj=customer, customer_id=customer.pk,
+        actor=actor,
+        action="customer.update",
+        obj=customer,
+        customer_id=customer.pk,
         summary=f"Changed {', '.join(changes)} of customer {customer.name}",
         details={"changes": changes},
     )
@@ -97,11 +101,16 @@ def customer_delete(*, actor, customer: Customer) -> dict:
     customer_pk = customer.pk
     customer.delete()
     audit_record(
-        actor=actor, action="customer.delete", object_type="customer", object_id=customer_pk,
+        actor=actor,
+        action="customer.delete",
+        object_type="customer",
+        object_id=customer_pk,
         customer_id=customer_pk,
-        summary=(f"Deleted customer {summary['name']} with {counts['customerProducts']} products, "
-                 f"{counts['customerTasks']} tasks, {counts['statusHistoryEntries']} history entries, "
-                 f"{counts['telemetryValues']} telemetry values"),
+        summary=(
+            f"Deleted customer {summary['name']} with {counts['customerProducts']} products, "
+            f"{counts['customerTasks']} tasks, {counts['statusHistoryEntries']} history entries, "
+            f"{counts['telemetryValues']} telemetry values"
+        ),
         details=summary,
     )
     return summary
@@ -136,7 +145,10 @@ def customer_set_assignees(*, actor, customer: Customer, users) -> Customer:
     if added or removed:
         customer.assigned_users.set(ids)
         audit_record(
-            actor=actor, action="customer.set_assignees", obj=customer, customer_id=customer.pk,
+            actor=actor,
+            action="customer.set_assignees",
+            obj=customer,
+            customer_id=customer.pk,
             summary=f"Assignees of {customer.name}: +{len(added)} -{len(removed)}",
             details={"added": added, "removed": removed, "assignees": sorted(found.values())},
         )

@@ -40,9 +40,7 @@ class TelemetryAttributeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["task"]
 
     def active_name_clash(self, obj):
-        return (
-            TelemetryAttribute.objects.active().filter(task_id=obj.task_id, name=obj.name).exclude(pk=obj.pk).first()
-        )
+        return TelemetryAttribute.objects.active().filter(task_id=obj.task_id, name=obj.name).exclude(pk=obj.pk).first()
 
     @admin.display(description="product", ordering="task__product__name")
     def product(self, obj):
@@ -56,14 +54,38 @@ class TelemetryAttributeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 @admin.register(CustomerTelemetryAttribute)
 class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
-    list_display = ["name", "customer", "customer_task", "data_type", "criterion", "is_required", "is_met",
-                    "is_active", "value_count", "last_seen_at", "last_checked_at"]
+    list_display = [
+        "name",
+        "customer",
+        "customer_task",
+        "data_type",
+        "criterion",
+        "is_required",
+        "is_met",
+        "is_active",
+        "value_count",
+        "last_seen_at",
+        "last_checked_at",
+    ]
     list_filter = ["data_type", "is_met", "is_active", "is_required"]
     search_fields = ["name", "customer_task__name", f"{TASK_CUSTOMER}__name"]
     list_select_related = ["customer_task__adoption_plan__customer_product__customer"]
-    fields = ["customer_task", "original_attribute", "name", "description", "data_type", "is_required",
-              "success_criteria", "criterion", "order", "is_active", "is_met", "last_checked_at", "last_seen_at",
-              "values_link"]
+    fields = [
+        "customer_task",
+        "original_attribute",
+        "name",
+        "description",
+        "data_type",
+        "is_required",
+        "success_criteria",
+        "criterion",
+        "order",
+        "is_active",
+        "is_met",
+        "last_checked_at",
+        "last_seen_at",
+        "values_link",
+    ]
     readonly_fields = ["criterion", "values_link"]
 
     def get_queryset(self, request):
@@ -109,8 +131,7 @@ class TelemetryBatchAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mo
     search_fields = ["batch_id", "customer__name", "actor_label"]
     date_hierarchy = "created_at"
     list_select_related = ["customer"]
-    fields = ["customer", "batch_id", "channel", "actor_label", "value_count", "content_hash", "response",
-              "created_at"]
+    fields = ["customer", "batch_id", "channel", "actor_label", "value_count", "content_hash", "response", "created_at"]
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -122,8 +143,7 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["prefix", "customer", "name", "is_active", "created_by", "created_at", "last_used_at",
-                    "revoked_at"]
+    list_display = ["prefix", "customer", "name", "is_active", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["prefix", "name", "customer__name"]
     list_select_related = ["customer", "created_by"]

@@ -75,27 +75,37 @@ def _telemetry_ingest(request):
     api_key = api_key_authenticate(_bearer_key(request))
     if api_key is None:
         return error_response(
-            401, "UNAUTHENTICATED", "a valid API key is required: Authorization: Bearer <api key>",
+            401,
+            "UNAUTHENTICATED",
+            "a valid API key is required: Authorization: Bearer <api key>",
             headers={"WWW-Authenticate": 'Bearer realm="telemetry"'},
         )
 
     body = _read_body(request)
     if body is None:
-        return error_response(413, "PAYLOAD_TOO_LARGE", f"the body is larger than {MAX_BODY_BYTES} bytes; "
-                              "split the values into several batches")
+        return error_response(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"the body is larger than {MAX_BODY_BYTES} bytes; split the values into several batches",
+        )
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return error_response(400, "VALIDATION_ERROR", "the body is not valid JSON")
     if not isinstance(payload, dict):
-        return error_response(400, "VALIDATION_ERROR", 'the body must be a JSON object: {"batchId": ..., "values": '
-                              "[...]}")
+        return error_response(
+            400, "VALIDATION_ERROR", 'the body must be a JSON object: {"batchId": ..., "values": [...]}'
+        )
     values = payload.get("values")
     if not isinstance(values, list):
         return error_response(400, "VALIDATION_ERROR", "values must be a list of telemetry values", field="values")
     if len(values) > MAX_ITEMS:
-        return error_response(413, "PAYLOAD_TOO_LARGE", f"too many values in one request: {len(values)}, at most "
-                              f"{MAX_ITEMS}; split them into several batches", field="values")
+        return error_response(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"too many values in one request: {len(values)}, at most {MAX_ITEMS}; split them into several batches",
+            field="values",
+        )
 
     try:
         result = telemetry_ingest(
@@ -103,7 +113,10 @@ def _telemetry_ingest(request):
         )
     except DomainError as error:
         return error_response(
-            STATUS_BY_CODE.get(error.code, 400), "FORBIDDEN" if error.code == "NOT_FOUND" else error.code,
-            error.message, field=error.field, details=error.details,
+            STATUS_BY_CODE.get(error.code, 400),
+            "FORBIDDEN" if error.code == "NOT_FOUND" else error.code,
+            error.message,
+            field=error.field,
+            details=error.details,
         )
     return JsonResponse(result.as_dict(), status=200)

@@ -241,8 +241,7 @@ def validate_value(value: Any, data_type: str) -> str | None:
             ok = isinstance(value, str) and _parse_timestamp(value, require_tz=True) is not None
             if not ok:
                 return (
-                    f"expected {data_type} (ISO 8601 date-time with time zone, or YYYY-MM-DD), "
-                    f"got {_received(value)}"
+                    f"expected {data_type} (ISO 8601 date-time with time zone, or YYYY-MM-DD), got {_received(value)}"
                 )
         else:  # JSON
             problem = _json_problem(value)
@@ -264,9 +263,7 @@ def normalize_criterion(criterion: Any) -> dict:
         return {}
     if isinstance(criterion, dict):
         return criterion
-    raise CriteriaValidationError(
-        [CriterionError("", f"must be a JSON object or null, got {_received(criterion)}")]
-    )
+    raise CriteriaValidationError([CriterionError("", f"must be a JSON object or null, got {_received(criterion)}")])
 
 
 def check_criterion(criterion: Any, data_type: str) -> dict:
@@ -579,9 +576,7 @@ def _json_equal(a: Any, b: Any, case_sensitive: bool, depth: int = 0) -> bool:
     if depth > 64:
         return False
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(
-            _json_equal(x, y, case_sensitive, depth + 1) for x, y in zip(a, b, strict=True)
-        )
+        return len(a) == len(b) and all(_json_equal(x, y, case_sensitive, depth + 1) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k], case_sensitive, depth + 1) for k in a)
     if a is None or b is None:

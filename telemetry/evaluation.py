@@ -250,8 +250,11 @@ def time_based_task_ids(*, plan_ids: Iterable[int] | None = None) -> list[int]:
     if plan_ids is not None:
         rows = rows.filter(customer_task__adoption_plan_id__in=list(plan_ids))
     return sorted(
-        {task_id for task_id, crit in rows.values_list("customer_task_id", "success_criteria")
-         if criterion_is_time_based(crit)}
+        {
+            task_id
+            for task_id, crit in rows.values_list("customer_task_id", "success_criteria")
+            if criterion_is_time_based(crit)
+        }
     )
 
 
@@ -267,7 +270,7 @@ def telemetry_reevaluate_time_based(
     ids = time_based_task_ids(plan_ids=plan_ids)
     changes: list[StatusChange] = []
     for start in range(0, len(ids), chunk_size):
-        chunk = ids[start:start + chunk_size]
+        chunk = ids[start : start + chunk_size]
         with transaction.atomic():
             changes.extend(
                 evaluate_customer_tasks(task_ids=chunk, now=now, evidence_extra={"trigger": "daily-time-based"})

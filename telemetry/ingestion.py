@@ -101,18 +101,25 @@ def resolve_attribute_references(
         plan_raw, task_name, attr_name = ref.get("adoptionPlanId"), ref.get("taskName"), ref.get("attributeName")
         if plan_raw in (None, "") and task_name in (None, "") and attr_name in (None, ""):
             errors.append(
-                ItemError(index, id_field, "name the attribute: customerAttributeId, or adoptionPlanId, taskName "
-                          "and attributeName")
+                ItemError(
+                    index,
+                    id_field,
+                    "name the attribute: customerAttributeId, or adoptionPlanId, taskName and attributeName",
+                )
             )
             continue
         missing = [
-            key for key, v in (("adoptionPlanId", plan_raw), ("taskName", task_name), ("attributeName", attr_name))
+            key
+            for key, v in (("adoptionPlanId", plan_raw), ("taskName", task_name), ("attributeName", attr_name))
             if v in (None, "")
         ]
         if missing:
             for key in missing:
-                errors.append(ItemError(index, key, f"{key} is required when the attribute is named by plan, task "
-                                        "and attribute names"))
+                errors.append(
+                    ItemError(
+                        index, key, f"{key} is required when the attribute is named by plan, task and attribute names"
+                    )
+                )
             continue
         bad = [key for key, v in (("taskName", task_name), ("attributeName", attr_name)) if not isinstance(v, str)]
         if bad:
@@ -164,9 +171,13 @@ def _resolve_by_name(by_name, found, errors, in_scope) -> None:
         return
 
     tasks_by_key: dict[tuple[int, str], list[tuple[int, bool]]] = {}
-    for pk, plan_id, name, archived in CustomerTask.objects.filter(
-        adoption_plan_id__in={p for _, p, _, _ in wanted}, name__in={t for _, _, t, _ in wanted}
-    ).values_list("pk", "adoption_plan_id", "name", "is_archived").order_by("pk"):
+    for pk, plan_id, name, archived in (
+        CustomerTask.objects.filter(
+            adoption_plan_id__in={p for _, p, _, _ in wanted}, name__in={t for _, _, t, _ in wanted}
+        )
+        .values_list("pk", "adoption_plan_id", "name", "is_archived")
+        .order_by("pk")
+    ):
         tasks_by_key.setdefault((plan_id, name), []).append((pk, archived))
 
     chosen: dict[int, int] = {}  # item index -> task id
@@ -176,14 +187,19 @@ def _resolve_by_name(by_name, found, errors, in_scope) -> None:
         current = [pk for pk, archived in candidates if not archived] or [pk for pk, _ in candidates]
         if not current:
             errors.append(
-                ItemError(index, "taskName", f"task {_short(task_name)!r} not found in adoption plan {plan_id}",
-                          "scope")
+                ItemError(
+                    index, "taskName", f"task {_short(task_name)!r} not found in adoption plan {plan_id}", "scope"
+                )
             )
         elif len(current) > 1:
             ids = ", ".join(str(pk) for pk in current)
             errors.append(
-                ItemError(index, "taskName", f"task name {_short(task_name)!r} is not unique in adoption plan "
-                          f"{plan_id}: customer tasks {ids}; name the attribute by customerAttributeId instead")
+                ItemError(
+                    index,
+                    "taskName",
+                    f"task name {_short(task_name)!r} is not unique in adoption plan "
+                    f"{plan_id}: customer tasks {ids}; name the attribute by customerAttributeId instead",
+                )
             )
         else:
             chosen[index] = current[0]
@@ -202,8 +218,12 @@ def _resolve_by_name(by_name, found, errors, in_scope) -> None:
         attribute = attributes.get((chosen[index], attr_name))
         if attribute is None:
             errors.append(
-                ItemError(index, "attributeName", f"attribute {_short(attr_name)!r} not found on task "
-                          f"{_short(task_name)!r}", "scope")
+                ItemError(
+                    index,
+                    "attributeName",
+                    f"attribute {_short(attr_name)!r} not found on task {_short(task_name)!r}",
+                    "scope",
+                )
             )
         else:
             found[index] = attribute
@@ -246,6 +266,7 @@ def value_error_message(attribute: CustomerTelemetryAttribute, value) -> str | N
 
 def content_hash(items: list) -> str:
     """Fingerprint of a request's items for batch replay detection; per-item batchIds do not count."""
+
     def strip(item):
         if isinstance(item, dict):
             return {k: v for k, v in item.items() if k != "batchId"}

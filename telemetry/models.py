@@ -41,9 +41,7 @@ class TelemetryAttribute(models.Model):
 
         errors = validate_criterion(self.success_criteria, self.data_type)
         if errors:
-            raise ValidationError(
-                {"success_criteria": [f"{e.path or '(root)'}: {e.message}" for e in errors]}
-            )
+            raise ValidationError({"success_criteria": [f"{e.path or '(root)'}: {e.message}" for e in errors]})
 
 
 class CustomerTelemetryAttribute(models.Model):

@@ -47,15 +47,29 @@ def _latest_values():
     return CustomerTelemetryValue.objects.filter(pk=Subquery(latest))
 
 
-register_relation("CustomerTelemetryAttribute", "customerTask", Relation(
-    "customer_task", "CustomerTask", CustomerTask.objects.all))
-register_relation("CustomerTelemetryAttribute", "values", Relation(
-    "values", "CustomerTelemetryValue", lambda: CustomerTelemetryValue.objects.order_by("observed_at", "pk"),
-    "gql_values"))
-register_relation("CustomerTelemetryAttribute", "latestValue", Relation(
-    "values", "CustomerTelemetryValue", _latest_values, "gql_latest_values"))
-register_relation("CustomerTelemetryValue", "customerAttribute", Relation(
-    "customer_attribute", "CustomerTelemetryAttribute", CustomerTelemetryAttribute.objects.all))
+register_relation(
+    "CustomerTelemetryAttribute", "customerTask", Relation("customer_task", "CustomerTask", CustomerTask.objects.all)
+)
+register_relation(
+    "CustomerTelemetryAttribute",
+    "values",
+    Relation(
+        "values",
+        "CustomerTelemetryValue",
+        lambda: CustomerTelemetryValue.objects.order_by("observed_at", "pk"),
+        "gql_values",
+    ),
+)
+register_relation(
+    "CustomerTelemetryAttribute",
+    "latestValue",
+    Relation("values", "CustomerTelemetryValue", _latest_values, "gql_latest_values"),
+)
+register_relation(
+    "CustomerTelemetryValue",
+    "customerAttribute",
+    Relation("customer_attribute", "CustomerTelemetryAttribute", CustomerTelemetryAttribute.objects.all),
+)
 
 
 class TelemetryAttribute(graphene.ObjectType):
@@ -80,7 +94,8 @@ class CustomerTelemetryValue_(graphene.ObjectType):
 
     id = graphene.ID(required=True)
     customer_attribute = related_object(
-        "CustomerTelemetryValue", "customerAttribute", "telemetry.schema.CustomerTelemetryAttribute_")
+        "CustomerTelemetryValue", "customerAttribute", "telemetry.schema.CustomerTelemetryAttribute_"
+    )
     value = graphene.Field(graphene.NonNull(JSON))
     source = optional_string("source")
     batch_id = optional_string("batch_id")
@@ -158,7 +173,8 @@ def _ingest(info, inputs, *, field: str) -> list:
         except (TypeError, ValueError):
             continue  # malformed: the ingestion service answers NOT_FOUND for it
     customer_ids = set(
-        customer_attributes_visible_to(user).filter(pk__in=attribute_ids)
+        customer_attributes_visible_to(user)
+        .filter(pk__in=attribute_ids)
         .values_list("customer_task__adoption_plan__customer_product__customer_id", flat=True)
     )
     for customer in Customer.objects.filter(pk__in=customer_ids):
@@ -171,19 +187,25 @@ def _ingest(info, inputs, *, field: str) -> list:
 
 class TelemetryMutation(graphene.ObjectType):
     add_customer_telemetry_value = graphene.Field(
-        graphene.NonNull(CustomerTelemetryValue_), input=graphene.Argument(graphene.NonNull(AddTelemetryValueInput)))
+        graphene.NonNull(CustomerTelemetryValue_), input=graphene.Argument(graphene.NonNull(AddTelemetryValueInput))
+    )
     bulk_add_customer_telemetry_values = graphene.List(
-        graphene.NonNull(CustomerTelemetryValue_), required=True,
+        graphene.NonNull(CustomerTelemetryValue_),
+        required=True,
         inputs=graphene.Argument(graphene.NonNull(graphene.List(graphene.NonNull(AddTelemetryValueInput)))),
         description=f"At most {MAX_TELEMETRY_VALUES} values per call; all or nothing.",
     )
     evaluate_task_telemetry = graphene.Field(
-        graphene.NonNull("adoption.schema.CustomerTask_"), customer_task_id=graphene.ID(required=True))
+        graphene.NonNull("adoption.schema.CustomerTask_"), customer_task_id=graphene.ID(required=True)
+    )
     evaluate_all_tasks_telemetry = graphene.Field(
-        graphene.NonNull("adoption.schema.AdoptionPlan_"), adoption_plan_id=graphene.ID(required=True))
+        graphene.NonNull("adoption.schema.AdoptionPlan_"), adoption_plan_id=graphene.ID(required=True)
+    )
     reset_customer_task_to_telemetry = graphene.Field(
-        graphene.NonNull("adoption.schema.CustomerTask_"), customer_task_id=graphene.ID(required=True),
-        description="Hand the task back to telemetry and apply the status its telemetry computes.")
+        graphene.NonNull("adoption.schema.CustomerTask_"),
+        customer_task_id=graphene.ID(required=True),
+        description="Hand the task back to telemetry and apply the status its telemetry computes.",
+    )
 
     @staticmethod
     def resolve_add_customer_telemetry_value(root, info, input):
@@ -201,7 +223,8 @@ class TelemetryMutation(graphene.ObjectType):
         user = user_of(info)
         task = find(get_customer_task_for_user, user, customer_task_id, write=True, field="customerTaskId")
         evaluate_customer_tasks(
-            task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": actor_label_of(user)})
+            task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": actor_label_of(user)}
+        )
         return load(CustomerTask, task.pk, info, "CustomerTask")
 
     @staticmethod
@@ -245,12 +268,14 @@ class TelemetryAttributeUpdateInput(graphene.InputObjectType):
 
 class TelemetryCatalogMutation(graphene.ObjectType):
     create_telemetry_attribute = graphene.Field(
-        graphene.NonNull(TelemetryAttribute), input=graphene.Argument(graphene.NonNull(TelemetryAttributeInput)))
+        graphene.NonNull(TelemetryAttribute), input=graphene.Argument(graphene.NonNull(TelemetryAttributeInput))
+    )
     update_telemetry_attribute = graphene.Field(
-        graphene.NonNull(TelemetryAttribute), id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(TelemetryAttributeUpdateInput)))
-    delete_telemetry_attribute = graphene.Field(
-        graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
+        graphene.NonNull(TelemetryAttribute),
+        id=graphene.ID(required=True),
+        input=graphene.Argument(graphene.NonNull(TelemetryAttributeUpdateInput)),
+    )
+    delete_telemetry_attribute = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
 
     @staticmethod
     def resolve_create_telemetry_attribute(root, info, input):
@@ -258,9 +283,14 @@ class TelemetryCatalogMutation(graphene.ObjectType):
         require_catalog_editor(user)
         task = find(catalog.catalog_task_get, input.task_id, field="taskId")
         return catalog.telemetry_attribute_create(
-            actor=user, task=task, name=input.name, data_type=enum_value(input.data_type),
-            description=input.description, is_required=bool(input.is_required),
-            success_criteria=input.success_criteria, order=input.order or 0,
+            actor=user,
+            task=task,
+            name=input.name,
+            data_type=enum_value(input.data_type),
+            description=input.description,
+            is_required=bool(input.is_required),
+            success_criteria=input.success_criteria,
+            order=input.order or 0,
         )
 
     @staticmethod
@@ -269,7 +299,9 @@ class TelemetryCatalogMutation(graphene.ObjectType):
         require_catalog_editor(user)
         attribute = find(catalog.catalog_attribute_get, id, field="id")
         changes = {
-            "name": input.name, "description": input.description, "is_required": input.is_required,
+            "name": input.name,
+            "description": input.description,
+            "is_required": input.is_required,
             "order": input.order,
             "data_type": enum_value(input.data_type) if input.data_type is not None else None,
         }

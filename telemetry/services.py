@@ -115,9 +115,7 @@ def telemetry_ingest(
     if not items:
         raise ValidationFailed("values is empty: send at least one telemetry value", field="values")
     if len(items) > MAX_ITEMS:
-        raise ValidationFailed(
-            f"too many values in one request: {len(items)}, at most {MAX_ITEMS}", field="values"
-        )
+        raise ValidationFailed(f"too many values in one request: {len(items)}, at most {MAX_ITEMS}", field="values")
 
     errors: list[ItemError] = []
     batch_id = _effective_batch_id(batch_id, items, errors)
@@ -146,8 +144,12 @@ def telemetry_ingest(
     if batch_id is not None:
         if len(customer_ids) > 1:
             errors.append(
-                ItemError(0, "batchId", "a batch belongs to one customer; these values belong to customers "
-                          + ", ".join(str(c) for c in sorted(customer_ids)))
+                ItemError(
+                    0,
+                    "batchId",
+                    "a batch belongs to one customer; these values belong to customers "
+                    + ", ".join(str(c) for c in sorted(customer_ids)),
+                )
             )
         elif customer_ids:
             batch_customer_id = next(iter(customer_ids))
@@ -175,14 +177,14 @@ def telemetry_ingest(
         if source in (None, ""):
             source = channel
         elif not isinstance(source, str) or len(source) > MAX_SOURCE_LENGTH:
-            errors.append(ItemError(index, "source", f"source must be a string of at most {MAX_SOURCE_LENGTH} "
-                                    "characters"))
+            errors.append(
+                ItemError(index, "source", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters")
+            )
         notes = item.get("notes")
         if notes is None:
             notes = ""
         elif not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH:
-            errors.append(ItemError(index, "notes", f"notes must be a string of at most {MAX_NOTES_LENGTH} "
-                                    "characters"))
+            errors.append(ItemError(index, "notes", f"notes must be a string of at most {MAX_NOTES_LENGTH} characters"))
         if len(errors) == row_errors_before:
             rows.append((attribute, item["value"], observed_at, source, notes))
     _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
@@ -192,8 +194,12 @@ def telemetry_ingest(
         try:
             with transaction.atomic():
                 batch = TelemetryBatch.objects.create(
-                    customer_id=batch_customer_id, batch_id=batch_id, content_hash=digest, channel=channel[:30],
-                    actor_label=label[:150], value_count=len(rows),
+                    customer_id=batch_customer_id,
+                    batch_id=batch_id,
+                    content_hash=digest,
+                    channel=channel[:30],
+                    actor_label=label[:150],
+                    value_count=len(rows),
                 )
         except IntegrityError:
             # The same batch was stored concurrently and has committed since: answer as it did.
@@ -203,8 +209,12 @@ def telemetry_ingest(
     values = CustomerTelemetryValue.objects.bulk_create(
         [
             CustomerTelemetryValue(
-                customer_attribute=attribute, value=value, observed_at=observed_at, source=source,
-                notes=notes, batch_id=batch_id or "",
+                customer_attribute=attribute,
+                value=value,
+                observed_at=observed_at,
+                source=source,
+                notes=notes,
+                batch_id=batch_id or "",
             )
             for attribute, value, observed_at, source, notes in rows
         ]
@@ -258,23 +268,32 @@ def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str |
     if batch_id in (None, ""):
         batch_id = None
     elif not isinstance(batch_id, str) or len(batch_id) > MAX_BATCH_ID_LENGTH:
-        raise ValidationFailed(f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters",
-                               field="batchId")
-    item_ids = [(i, item.get("batchId")) for i, item in enumerate(items)
-                if isinstance(item, dict) and item.get("batchId") not in (None, "")]
+        raise ValidationFailed(f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters", field="batchId")
+    item_ids = [
+        (i, item.get("batchId"))
+        for i, item in enumerate(items)
+        if isinstance(item, dict) and item.get("batchId") not in (None, "")
+    ]
     if batch_id is None and item_ids:
         candidate = item_ids[0][1]
         if isinstance(candidate, str) and len(candidate) <= MAX_BATCH_ID_LENGTH:
             batch_id = candidate
         else:
-            errors.append(ItemError(item_ids[0][0], "batchId",
-                                    f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters"))
+            errors.append(
+                ItemError(
+                    item_ids[0][0], "batchId", f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters"
+                )
+            )
             return None
     for index, item_batch in item_ids:
         if item_batch != batch_id:
             errors.append(
-                ItemError(index, "batchId", f"batchId {str(item_batch)[:60]!r} differs from the request's batchId "
-                          f"{batch_id!r}: all values of a request carry the same batchId")
+                ItemError(
+                    index,
+                    "batchId",
+                    f"batchId {str(item_batch)[:60]!r} differs from the request's batchId "
+                    f"{batch_id!r}: all values of a request carry the same batchId",
+                )
             )
     return batch_id
 
@@ -347,12 +366,20 @@ def api_key_create(*, actor, customer: Customer, name: str = "") -> tuple[ApiKey
         raise ValidationFailed("name must be at most 100 characters", field="name")
     raw, prefix, digest = generate_api_key()
     api_key = ApiKey.objects.create(
-        customer=customer, name=name, prefix=prefix, key_hash=digest,
+        customer=customer,
+        name=name,
+        prefix=prefix,
+        key_hash=digest,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     audit_record(
-        actor=actor, action="api_key.create", obj=api_key, object_type="api_key", customer_id=customer.pk,
-        summary=f"API key {prefix}… issued for {customer.name}", details={"name": name, "prefix": prefix},
+        actor=actor,
+        action="api_key.create",
+        obj=api_key,
+        object_type="api_key",
+        customer_id=customer.pk,
+        summary=f"API key {prefix}… issued for {customer.name}",
+        details={"name": name, "prefix": prefix},
     )
     return api_key, raw
 
@@ -365,8 +392,13 @@ def api_key_revoke(*, actor, api_key: ApiKey) -> ApiKey:
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
     audit_record(
-        actor=actor, action="api_key.revoke", obj=api_key, object_type="api_key", customer_id=api_key.customer_id,
-        summary=f"API key {api_key.prefix}… revoked", details={"name": api_key.name, "prefix": api_key.prefix},
+        actor=actor,
+        action="api_key.revoke",
+        obj=api_key,
+        object_type="api_key",
+        customer_id=api_key.customer_id,
+        summary=f"API key {api_key.prefix}… revoked",
+        details={"name": api_key.name, "prefix": api_key.prefix},
     )
     return api_key
 
@@ -375,9 +407,7 @@ def api_key_authenticate(raw) -> ApiKey | None:
     """The active key with this raw value (and its customer), recording its use; None otherwise."""
     if not isinstance(raw, str) or not raw.startswith(KEY_PREFIX) or len(raw) > 200:
         return None
-    api_key = (
-        ApiKey.objects.select_related("customer").filter(key_hash=hash_key(raw), revoked_at__isnull=True).first()
-    )
+    api_key = ApiKey.objects.select_related("customer").filter(key_hash=hash_key(raw), revoked_at__isnull=True).first()
     if api_key is None:
         return None
     api_key.last_used_at = timezone.now()

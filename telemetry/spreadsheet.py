@@ -43,8 +43,18 @@ from telemetry.selectors import latest_values_by_attribute, plan_attribute_rows
 from telemetry.services import IngestResult, telemetry_batch_replay, telemetry_ingest
 
 COLUMNS = [
-    "customerAttributeId", "adoptionPlanId", "taskName", "attributeName", "dataType", "required", "criterion",
-    "value", "observedAt", "met", "lastSource", "notes",
+    "customerAttributeId",
+    "adoptionPlanId",
+    "taskName",
+    "attributeName",
+    "dataType",
+    "required",
+    "criterion",
+    "value",
+    "observedAt",
+    "met",
+    "lastSource",
+    "notes",
 ]
 # lastSource tells where the latest value came from and is not imported (an edited row is the
 # user's value, not the source system's); notes starts blank and is stored with imported values.
@@ -68,20 +78,24 @@ def _cell_text(value, data_type: str) -> str:
 
 def _template_rows(plan: AdoptionPlan):
     for attribute, latest in plan_attribute_rows(plan):
-        yield attribute, latest, {
-            "customerAttributeId": attribute.pk,
-            "adoptionPlanId": plan.pk,
-            "taskName": attribute.customer_task.name,
-            "attributeName": attribute.name,
-            "dataType": attribute.data_type,
-            "required": attribute.is_required,
-            "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
-            "value": latest.value if latest is not None else None,
-            "observedAt": latest.observed_at.isoformat() if latest is not None else "",
-            "met": attribute.is_met,
-            "lastSource": latest.source if latest is not None else "",
-            "notes": "",
-        }
+        yield (
+            attribute,
+            latest,
+            {
+                "customerAttributeId": attribute.pk,
+                "adoptionPlanId": plan.pk,
+                "taskName": attribute.customer_task.name,
+                "attributeName": attribute.name,
+                "dataType": attribute.data_type,
+                "required": attribute.is_required,
+                "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
+                "value": latest.value if latest is not None else None,
+                "observedAt": latest.observed_at.isoformat() if latest is not None else "",
+                "met": attribute.is_met,
+                "lastSource": latest.source if latest is not None else "",
+                "notes": "",
+            },
+        )
 
 
 def telemetry_template_export(*, plan: AdoptionPlan, fmt: str) -> bytes:
@@ -113,8 +127,12 @@ def telemetry_template_export(*, plan: AdoptionPlan, fmt: str) -> bytes:
         cell.font = Font(bold=True)
     for attribute, latest, row in rows:
         value = row["value"]
-        if latest is not None and not (attribute.data_type == "BOOLEAN" and isinstance(value, bool)) and not (
-            attribute.data_type == "NUMBER" and isinstance(value, (int, float)) and not isinstance(value, bool)
+        if (
+            latest is not None
+            and not (attribute.data_type == "BOOLEAN" and isinstance(value, bool))
+            and not (
+                attribute.data_type == "NUMBER" and isinstance(value, (int, float)) and not isinstance(value, bool)
+            )
         ):
             value = _cell_text(value, attribute.data_type)
         sheet.append([row[c] if c != "value" else value for c in COLUMNS])
@@ -166,10 +184,19 @@ def _header_key(text) -> str:
     return "".join(ch for ch in str(text or "").lower() if ch.isalnum())
 
 
-_HEADER_ALIASES = {_header_key(c): c for c in COLUMNS if c != "lastSource"} | {"source": "source"} | {
-    "attributeid": "customerAttributeId", "planid": "adoptionPlanId", "task": "taskName", "attribute": "attributeName",
-    "type": "dataType", "observed": "observedAt", "latestvalue": "value",
-}
+_HEADER_ALIASES = (
+    {_header_key(c): c for c in COLUMNS if c != "lastSource"}
+    | {"source": "source"}
+    | {
+        "attributeid": "customerAttributeId",
+        "planid": "adoptionPlanId",
+        "task": "taskName",
+        "attribute": "attributeName",
+        "type": "dataType",
+        "observed": "observedAt",
+        "latestvalue": "value",
+    }
+)
 
 
 def read_table(data: bytes, filename: str) -> list[tuple[int, dict]]:
@@ -233,8 +260,9 @@ def _csv_rows(data: bytes) -> list[tuple[int, list]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     try:
-        return [(number, cells) for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter),
-                                                                 start=1)]
+        return [
+            (number, cells) for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
+        ]
     except csv.Error as exc:
         raise ValidationFailed(f"the .csv file cannot be read: {exc}", field="file") from exc
 
@@ -350,9 +378,12 @@ class ImportRow:
 
     def as_dict(self) -> dict:
         return {
-            "row": self.row, "customerAttributeId": str(self.attribute.pk),
-            "taskName": self.attribute.customer_task.name, "attributeName": self.attribute.name,
-            "value": self.value, "observedAt": self.observed_at,
+            "row": self.row,
+            "customerAttributeId": str(self.attribute.pk),
+            "taskName": self.attribute.customer_task.name,
+            "attributeName": self.attribute.name,
+            "value": self.value,
+            "observedAt": self.observed_at,
         }
 
 
@@ -373,8 +404,13 @@ class ImportPreview:
 
     def as_dict(self) -> dict:
         return {
-            "filename": self.filename, "batchId": self.batch_id, "rowsRead": self.rows_read, "ok": self.ok,
-            "toStore": [r.as_dict() for r in self.to_store], "skipped": self.skipped, "errors": self.errors,
+            "filename": self.filename,
+            "batchId": self.batch_id,
+            "rowsRead": self.rows_read,
+            "ok": self.ok,
+            "toStore": [r.as_dict() for r in self.to_store],
+            "skipped": self.skipped,
+            "errors": self.errors,
             "statusChanges": [c.as_dict() for c in self.status_changes],
         }
 
@@ -394,8 +430,11 @@ class ImportResult:
 
     def as_dict(self) -> dict:
         return {
-            "filename": self.preview.filename, "batchId": self.ingest.batch_id if self.ingest else None,
-            "rowsRead": self.preview.rows_read, "stored": self.stored, "skipped": self.preview.skipped,
+            "filename": self.preview.filename,
+            "batchId": self.ingest.batch_id if self.ingest else None,
+            "rowsRead": self.preview.rows_read,
+            "stored": self.stored,
+            "skipped": self.preview.skipped,
             "statusChanges": [c.as_dict() for c in self.status_changes],
         }
 
@@ -433,8 +472,11 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
                 plan_ref = plan_id
             if isinstance(plan_ref, float) and plan_ref.is_integer():
                 plan_ref = int(plan_ref)
-            ref = {"adoptionPlanId": plan_ref, "taskName": row.get("taskName"),
-                   "attributeName": row.get("attributeName")}
+            ref = {
+                "adoptionPlanId": plan_ref,
+                "taskName": row.get("taskName"),
+                "attributeName": row.get("attributeName"),
+            }
         candidates.append((number, row))
         references.append(ref)
 
@@ -447,9 +489,13 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
     if plan_id is not None:
         for index, attribute in enumerate(attributes):
             if attribute is not None and attribute.customer_task.adoption_plan_id != plan_id:
-                preview.errors.append({"row": candidates[index][0], "field": "customerAttributeId",
-                                       "message": f"customer telemetry attribute {attribute.pk} is not in adoption "
-                                                  f"plan {plan_id}"})
+                preview.errors.append(
+                    {
+                        "row": candidates[index][0],
+                        "field": "customerAttributeId",
+                        "message": f"customer telemetry attribute {attribute.pk} is not in adoption plan {plan_id}",
+                    }
+                )
                 errored.add(index)
 
     latest = latest_values_by_attribute(a.pk for a in attributes if a is not None)
@@ -462,8 +508,13 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
             continue
         value, problem = convert_cell(row["value"], attribute.data_type)
         if problem:
-            preview.errors.append({"row": number, "field": "value", "message": f"attribute {attribute.name!r} of "
-                                   f"task {attribute.customer_task.name!r}: {problem}"})
+            preview.errors.append(
+                {
+                    "row": number,
+                    "field": "value",
+                    "message": f"attribute {attribute.name!r} of task {attribute.customer_task.name!r}: {problem}",
+                }
+            )
             continue
         observed_cell = row.get("observedAt")
         observed_at = None
@@ -487,8 +538,13 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
     if progress:
         progress(len(table), len(table))
     if len(customers) > 1:
-        preview.errors.append({"row": None, "field": "file", "message": "the rows belong to several customers; "
-                               "import one customer's telemetry per file"})
+        preview.errors.append(
+            {
+                "row": None,
+                "field": "file",
+                "message": "the rows belong to several customers; import one customer's telemetry per file",
+            }
+        )
     preview.errors.sort(key=lambda e: (e["row"] or 0, e["field"]))
     preview.skipped.sort(key=lambda s: s["row"])
     return preview
@@ -513,8 +569,11 @@ class _DryRun(Exception):
 def _ingest(actor, preview: ImportPreview, scope, batch_id: str, content_key: str) -> IngestResult:
     customer_id, _ = _scope_of(scope)
     return telemetry_ingest(
-        actor=actor, items=[r.item for r in preview.to_store], batch_id=batch_id,
-        allowed_customer_ids={customer_id} if customer_id is not None else None, channel="import",
+        actor=actor,
+        items=[r.item for r in preview.to_store],
+        batch_id=batch_id,
+        allowed_customer_ids={customer_id} if customer_id is not None else None,
+        channel="import",
         content_key=content_key,
     )
 
@@ -535,8 +594,15 @@ def telemetry_import_preview(*, actor, plan_or_customer_scope, file, filename: s
     if preview.ok and preview.to_store:
         try:
             with transaction.atomic():
-                raise _DryRun(_ingest(actor, preview, plan_or_customer_scope, preview.batch_id,
-                                      _file_key(data, plan_or_customer_scope)))
+                raise _DryRun(
+                    _ingest(
+                        actor,
+                        preview,
+                        plan_or_customer_scope,
+                        preview.batch_id,
+                        _file_key(data, plan_or_customer_scope),
+                    )
+                )
         except _DryRun as dry:
             preview.status_changes = dry.result.status_changes
         except DomainError as error:
@@ -572,12 +638,20 @@ def telemetry_import_commit(
         preview.status_changes = result.status_changes
         customer_id = customer_id_of(preview.to_store[0].attribute)
         audit_record(
-            actor=actor, action="telemetry.import", object_type="telemetry_batch", object_id=preview.batch_id,
+            actor=actor,
+            action="telemetry.import",
+            object_type="telemetry_batch",
+            object_id=preview.batch_id,
             customer_id=customer_id,
             summary=f"Imported {len(result.values)} telemetry values from {filename or 'a file'}",
-            details={"filename": filename, "rowsRead": preview.rows_read, "stored": len(result.values),
-                     "skipped": len(preview.skipped), "statusChanges": len(result.status_changes),
-                     "replayed": result.replayed},
+            details={
+                "filename": filename,
+                "rowsRead": preview.rows_read,
+                "stored": len(result.values),
+                "skipped": len(preview.skipped),
+                "statusChanges": len(result.status_changes),
+                "replayed": result.replayed,
+            },
         )
     return ImportResult(preview=preview, ingest=result)
 
@@ -588,5 +662,6 @@ def _raise_rows(errors: list[dict], cls=ValidationFailed):
     bad_rows = sorted({e["row"] for e in errors if e["row"]})
     raise cls(
         f"{len(bad_rows) or 1} row(s) have errors ({where}: {first['message']}); nothing was stored",
-        field="file", details=errors,
+        field="file",
+        details=errors,
     )

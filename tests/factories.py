@@ -145,9 +145,7 @@ class CustomerTaskFactory(factory.django.DjangoModelFactory):
         model = CustomerTask
 
     adoption_plan = factory.SubFactory(AdoptionPlanFactory)
-    original_task = factory.SubFactory(
-        TaskFactory, product=factory.SelfAttribute("..adoption_plan.product")
-    )
+    original_task = factory.SubFactory(TaskFactory, product=factory.SelfAttribute("..adoption_plan.product"))
     name = factory.LazyAttribute(lambda t: t.original_task.name)
     weight = factory.LazyAttribute(lambda t: t.original_task.weight)
     sequence_number = factory.LazyAttribute(lambda t: t.original_task.sequence_number)

@@ -91,8 +91,7 @@ def build_catalog(n_tasks=2):
     outcome = OutcomeFactory(product=product, name="Zero-trust access")
     release = ReleaseFactory(product=product, name="7.2", level="7.2")
     tasks = [
-        TaskFactory(product=product, name=f"Task {i}", outcomes=[outcome], releases=[release])
-        for i in range(n_tasks)
+        TaskFactory(product=product, name=f"Task {i}", outcomes=[outcome], releases=[release]) for i in range(n_tasks)
     ]
     TelemetryAttributeFactory(task=tasks[0], name="mfa_enabled")
     return product, tasks
@@ -140,8 +139,18 @@ def test_every_changelist_and_change_page_answers_for_a_superuser(admin_client, 
 
 
 def test_add_pages_answer_where_adding_is_allowed(admin_client, world):
-    for model in [Product, Outcome, Release, Task, TelemetryAttribute, Customer, CustomerProduct,
-                  PersonalAccessToken, ApiKey, User]:
+    for model in [
+        Product,
+        Outcome,
+        Release,
+        Task,
+        TelemetryAttribute,
+        Customer,
+        CustomerProduct,
+        PersonalAccessToken,
+        ApiKey,
+        User,
+    ]:
         assert admin_client.get(url(model, "add")).status_code == 200, model
 
 
@@ -222,9 +231,13 @@ def test_reactivation_refuses_a_name_taken_by_an_active_product(admin_client, wo
 def test_attribute_admin_validates_criteria_with_their_path(admin_client, world):
     task = world["tasks"][1]
     data = {
-        "task": task.pk, "name": "active_users", "description": "", "data_type": "NUMBER",
+        "task": task.pk,
+        "name": "active_users",
+        "description": "",
+        "data_type": "NUMBER",
         "success_criteria": json.dumps({"all": [{"op": "gte", "value": 1}, {"op": "gt", "value": "many"}]}),
-        "order": 0, "is_active": "on",
+        "order": 0,
+        "is_active": "on",
     }
 
     response = admin_client.post(url(TelemetryAttribute, "add"), data)
@@ -287,8 +300,12 @@ def test_catalog_editor_gets_403_on_customer_pages_and_uses_the_catalog(client, 
         assert client.get(url(model, "change", obj.pk)).status_code == 200, model
     response = client.post(
         url(Product, "change", world["product"].pk),
-        {"name": "Identity Guard Cloud", "description": "", "is_active": "on",
-         **management("outcomes", "releases", "tasks")},
+        {
+            "name": "Identity Guard Cloud",
+            "description": "",
+            "is_active": "on",
+            **management("outcomes", "releases", "tasks"),
+        },
     )
     assert response.status_code == 302
     assert Product.objects.get().name == "Identity Guard Cloud"
@@ -365,12 +382,20 @@ def test_user_admin_shows_and_audits_roles(admin_client, world, csm):
     page = admin_client.get(url(User, "change", csm.pk))
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
-    data.update({
-        "username": csm.username, "date_joined_0": "2024-01-01", "date_joined_1": "00:00:00",
-        "profile-TOTAL_FORMS": "1", "profile-INITIAL_FORMS": "1", "profile-MIN_NUM_FORMS": "0",
-        "profile-MAX_NUM_FORMS": "1", "profile-0-id": csm.profile.pk, "profile-0-user": csm.pk,
-        "profile-0-role": Role.VIEWER,
-    })
+    data.update(
+        {
+            "username": csm.username,
+            "date_joined_0": "2024-01-01",
+            "date_joined_1": "00:00:00",
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "1",
+            "profile-MIN_NUM_FORMS": "0",
+            "profile-MAX_NUM_FORMS": "1",
+            "profile-0-id": csm.profile.pk,
+            "profile-0-user": csm.pk,
+            "profile-0-role": Role.VIEWER,
+        }
+    )
     data.pop("last_login", None)
     data.pop("groups", None)
     data.pop("user_permissions", None)

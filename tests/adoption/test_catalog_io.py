@@ -203,7 +203,7 @@ def test_command_prints_every_error_with_location_and_names(tmp_path):
     lines = err.getvalue().strip().splitlines()
     assert len(lines) == 15
     assert lines[1] == (
-        'products[0].tasks[0].telemetry[0].successCriteria.all[1].value '
+        "products[0].tasks[0].telemetry[0].successCriteria.all[1].value "
         '[product "Vault" > task "Install" > telemetry "users"]: must be a finite number, got string \'many\''
     )
     assert catalog_counts() == dict.fromkeys(catalog_counts(), 0)

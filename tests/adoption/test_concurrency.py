@@ -37,8 +37,11 @@ def fresh_count(plan_id):
 
 
 def stored(plan_id):
-    return AdoptionPlan.objects.filter(pk=plan_id).values_list(
-        "total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage").get()
+    return (
+        AdoptionPlan.objects.filter(pk=plan_id)
+        .values_list("total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage")
+        .get()
+    )
 
 
 @postgres_only
@@ -48,10 +51,11 @@ def test_concurrent_status_changes_keep_plan_totals_exact():
     product = ProductFactory()
     for n in range(THREADS * TASKS_PER_THREAD + 2):
         TaskFactory(product=product, sequence_number=n, weight=Decimal(n % 4) + Decimal("0.25"))
-    plan = customer_product_assign(actor=actor, customer=CustomerFactory(), product=product,
-                                   license_level="ESSENTIAL").adoption_plan
+    plan = customer_product_assign(
+        actor=actor, customer=CustomerFactory(), product=product, license_level="ESSENTIAL"
+    ).adoption_plan
     task_ids = list(plan.tasks.order_by("pk").values_list("pk", flat=True))
-    shares = [task_ids[i * TASKS_PER_THREAD:(i + 1) * TASKS_PER_THREAD] for i in range(THREADS)]
+    shares = [task_ids[i * TASKS_PER_THREAD : (i + 1) * TASKS_PER_THREAD] for i in range(THREADS)]
     start = threading.Barrier(THREADS)
     errors = []
 
@@ -80,8 +84,9 @@ def test_concurrent_status_changes_keep_plan_totals_exact():
     done_ids = [pk for ids in shares for pk in ids]
     assert set(CustomerTask.objects.filter(pk__in=done_ids).values_list("status", flat=True)) == {TaskStatus.DONE}
     assert stored(plan.pk) == fresh_count(plan.pk)
-    untouched_weight = sum((t.weight for t in CustomerTask.objects.exclude(pk__in=done_ids).filter(
-        adoption_plan=plan)), Decimal("0"))
+    untouched_weight = sum(
+        (t.weight for t in CustomerTask.objects.exclude(pk__in=done_ids).filter(adoption_plan=plan)), Decimal("0")
+    )
     total_tasks, completed_tasks, total_weight, completed_weight, _ = stored(plan.pk)
     assert (total_tasks, completed_tasks) == (THREADS * TASKS_PER_THREAD + 2, THREADS * TASKS_PER_THREAD)
     assert total_weight - completed_weight == untouched_weight

@@ -15,10 +15,14 @@ def names(tasks):
 
 
 def eligible(product, level, outcomes=(), releases=()):
-    return names(eligible_catalog_tasks(
-        product=product, license_level=level,
-        outcome_ids=[o.pk for o in outcomes], release_ids=[r.pk for r in releases],
-    ))
+    return names(
+        eligible_catalog_tasks(
+            product=product,
+            license_level=level,
+            outcome_ids=[o.pk for o in outcomes],
+            release_ids=[r.pk for r in releases],
+        )
+    )
 
 
 @pytest.fixture
@@ -87,24 +91,42 @@ def test_outcome_selection_keeps_untagged_and_sharing_tasks(tagged):
 
 def test_task_with_several_selected_outcomes_appears_once(tagged):
     product, (o1, o2, _), _ = tagged
-    tasks = list(eligible_catalog_tasks(
-        product=product, license_level=LicenseLevel.ESSENTIAL, outcome_ids=[o1.pk, o2.pk], release_ids=[]))
+    tasks = list(
+        eligible_catalog_tasks(
+            product=product, license_level=LicenseLevel.ESSENTIAL, outcome_ids=[o1.pk, o2.pk], release_ids=[]
+        )
+    )
     assert names(tasks) == ["general", "t-o1", "t-o1-o2", "t-o1-r2", "t-o2", "t-r1"]
     assert len(tasks) == len({t.pk for t in tasks})
 
 
 def test_release_selection_follows_the_same_rule(tagged):
     product, _, (r1, r2) = tagged
-    assert eligible(product, LicenseLevel.ESSENTIAL, releases=[r1]) == ["general", "t-o1", "t-o1-o2", "t-o2", "t-o3",
-                                                                       "t-r1"]
-    assert eligible(product, LicenseLevel.ESSENTIAL, releases=[r2]) == ["general", "t-o1", "t-o1-o2", "t-o1-r2",
-                                                                       "t-o2", "t-o3"]
+    assert eligible(product, LicenseLevel.ESSENTIAL, releases=[r1]) == [
+        "general",
+        "t-o1",
+        "t-o1-o2",
+        "t-o2",
+        "t-o3",
+        "t-r1",
+    ]
+    assert eligible(product, LicenseLevel.ESSENTIAL, releases=[r2]) == [
+        "general",
+        "t-o1",
+        "t-o1-o2",
+        "t-o1-r2",
+        "t-o2",
+        "t-o3",
+    ]
 
 
 def test_outcome_and_release_selections_both_apply(tagged):
     product, (o1, _, _), (r1, _) = tagged
     assert eligible(product, LicenseLevel.ESSENTIAL, outcomes=[o1], releases=[r1]) == [
-        "general", "t-o1", "t-o1-o2", "t-r1"
+        "general",
+        "t-o1",
+        "t-o1-o2",
+        "t-r1",
     ]
 
 
@@ -145,8 +167,12 @@ def test_other_products_tasks_are_not_eligible(tagged):
 def test_plan_creation_copies_exactly_the_eligible_tasks(tagged, admin_user):
     product, (o1, o2, _), (r1, _) = tagged
     assignment = customer_product_assign(
-        actor=admin_user, customer=CustomerFactory(), product=product, license_level="ESSENTIAL",
-        outcome_ids=[o1.pk, o2.pk], release_ids=[r1.pk],
+        actor=admin_user,
+        customer=CustomerFactory(),
+        product=product,
+        license_level="ESSENTIAL",
+        outcome_ids=[o1.pk, o2.pk],
+        release_ids=[r1.pk],
     )
     plan_tasks = assignment.adoption_plan.tasks.all()
     assert names(plan_tasks) == ["general", "t-o1", "t-o1-o2", "t-o2", "t-r1"]

@@ -23,8 +23,9 @@ def make_plan(actor, weights, customer=None):
     product = ProductFactory()
     for index, weight in enumerate(weights):
         TaskFactory(product=product, name=f"Task {index + 1}", weight=Decimal(weight), sequence_number=index + 1)
-    assignment = customer_product_assign(actor=actor, customer=customer or CustomerFactory(), product=product,
-                                         license_level="ESSENTIAL")
+    assignment = customer_product_assign(
+        actor=actor, customer=customer or CustomerFactory(), product=product, license_level="ESSENTIAL"
+    )
     return assignment.adoption_plan
 
 
@@ -39,8 +40,7 @@ def set_statuses(actor, plan, statuses):
 
 def totals(plan):
     plan.refresh_from_db()
-    return (plan.total_tasks, plan.completed_tasks, plan.total_weight, plan.completed_weight,
-            plan.progress_percentage)
+    return (plan.total_tasks, plan.completed_tasks, plan.total_weight, plan.completed_weight, plan.progress_percentage)
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,9 @@ def test_archived_tasks_leave_the_totals(admin_user):
 
 def test_recompute_repairs_stale_totals_from_the_database(admin_user):
     plan = set_statuses(admin_user, make_plan(admin_user, ["1", "3"]), ["NOT_STARTED", "DONE"])
-    AdoptionPlan.objects.filter(pk=plan.pk).update(total_tasks=99, completed_tasks=0, total_weight=0,
-                                                   completed_weight=0, progress_percentage=0)
+    AdoptionPlan.objects.filter(pk=plan.pk).update(
+        total_tasks=99, completed_tasks=0, total_weight=0, completed_weight=0, progress_percentage=0
+    )
 
     plan_recompute_totals(plan_ids=[plan.pk])
 
@@ -108,9 +109,12 @@ def test_recompute_handles_several_plans_and_an_empty_plan(admin_user):
 def test_bulk_and_single_changes_give_the_same_totals(admin_user):
     single = set_statuses(admin_user, make_plan(admin_user, ["1.5", "2.5", "3"]), ["DONE", "DONE", "NOT_STARTED"])
     bulk = make_plan(admin_user, ["1.5", "2.5", "3"])
-    customer_tasks_bulk_update_status(actor=admin_user, plan=bulk, status="DONE",
-                                      task_ids=list(bulk.tasks.filter(sequence_number__lte=2).values_list("pk",
-                                                                                                          flat=True)))
+    customer_tasks_bulk_update_status(
+        actor=admin_user,
+        plan=bulk,
+        status="DONE",
+        task_ids=list(bulk.tasks.filter(sequence_number__lte=2).values_list("pk", flat=True)),
+    )
     assert totals(single)[1:] == totals(bulk)[1:] == (2, Decimal("7.00"), Decimal("4.00"), Decimal("57.14"))
 
 
@@ -119,8 +123,9 @@ def test_bulk_and_single_changes_give_the_same_totals(admin_user):
 
 def test_customer_overall_progress_weighs_plans_by_their_weight(admin_user):
     customer = CustomerFactory()
-    set_statuses(admin_user, make_plan(admin_user, ["1", "1", "1"], customer=customer),
-                 ["DONE", "NOT_STARTED", "NOT_STARTED"])
+    set_statuses(
+        admin_user, make_plan(admin_user, ["1", "1", "1"], customer=customer), ["DONE", "NOT_STARTED", "NOT_STARTED"]
+    )
     set_statuses(admin_user, make_plan(admin_user, ["1", "1"], customer=customer), ["DONE", "DONE"])
     set_statuses(admin_user, make_plan(admin_user, ["10"]), ["NOT_STARTED"])  # another customer's plan
 
@@ -157,8 +162,7 @@ def test_last_activity_for_a_list_of_plans_needs_no_further_queries(admin_user, 
     first, second = make_plan(admin_user, ["1"]), make_plan(admin_user, ["1"])
     customer_task_update_status(actor=admin_user, task=second.tasks.get(), status="DONE")
     with django_assert_num_queries(1):
-        plans = list(plans_with_last_activity(AdoptionPlan.objects.filter(pk__in=[first.pk, second.pk])
-                                              .order_by("pk")))
+        plans = list(plans_with_last_activity(AdoptionPlan.objects.filter(pk__in=[first.pk, second.pk]).order_by("pk")))
         activity = [plan_last_activity(p) for p in plans]
     assert activity[0] == first.last_synced_at
     assert activity[1] == second.tasks.get().history.get().created_at

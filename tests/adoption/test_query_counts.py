@@ -23,25 +23,50 @@ def build_catalog(size: int, *, level=LicenseLevel.ESSENTIAL, product=None):
     outcomes = [OutcomeFactory(product=product), OutcomeFactory(product=product)]
     release = ReleaseFactory(product=product)
     start = Task.objects.filter(product=product).count()
-    tasks = Task.objects.bulk_create([
-        Task(product=product, name=f"Task {start + n}", weight=Decimal("1.50"), sequence_number=start + n,
-             license_level=level, how_to_doc=["https://docs"])
-        for n in range(size)
-    ])
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                product=product,
+                name=f"Task {start + n}",
+                weight=Decimal("1.50"),
+                sequence_number=start + n,
+                license_level=level,
+                how_to_doc=["https://docs"],
+            )
+            for n in range(size)
+        ]
+    )
     Task.outcomes.through.objects.bulk_create(
-        [Task.outcomes.through(task_id=t.pk, outcome_id=o.pk) for t in tasks for o in outcomes])
-    Task.releases.through.objects.bulk_create([Task.releases.through(task_id=t.pk, release_id=release.pk)
-                                               for t in tasks])
+        [Task.outcomes.through(task_id=t.pk, outcome_id=o.pk) for t in tasks for o in outcomes]
+    )
+    Task.releases.through.objects.bulk_create(
+        [Task.releases.through(task_id=t.pk, release_id=release.pk) for t in tasks]
+    )
     TelemetryAttribute.objects.bulk_create(
-        [TelemetryAttribute(task_id=t.pk, name=f"attr{i}", data_type=DataType.BOOLEAN, order=i,
-                            success_criteria={"op": "eq", "value": True}) for t in tasks for i in range(2)])
+        [
+            TelemetryAttribute(
+                task_id=t.pk,
+                name=f"attr{i}",
+                data_type=DataType.BOOLEAN,
+                order=i,
+                success_criteria={"op": "eq", "value": True},
+            )
+            for t in tasks
+            for i in range(2)
+        ]
+    )
     return product, outcomes
 
 
 def assign_counting(actor, product, outcomes, level="ESSENTIAL"):
     with CaptureQueriesContext(connection) as queries:
-        assignment = customer_product_assign(actor=actor, customer=CustomerFactory(), product=product,
-                                             license_level=level, outcome_ids=[o.pk for o in outcomes])
+        assignment = customer_product_assign(
+            actor=actor,
+            customer=CustomerFactory(),
+            product=product,
+            license_level=level,
+            outcome_ids=[o.pk for o in outcomes],
+        )
     return assignment, len(queries)
 
 
@@ -54,8 +79,10 @@ def test_plan_creation_takes_the_same_queries_for_5_and_1000_tasks(admin_user):
 
     assert small_count == large_count
     assert large_assignment.adoption_plan.tasks.count() == 1000
-    assert CustomerTelemetryAttribute.objects.filter(
-        customer_task__adoption_plan=large_assignment.adoption_plan).count() == 2000
+    assert (
+        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=large_assignment.adoption_plan).count()
+        == 2000
+    )
     assert large_assignment.adoption_plan.total_weight == Decimal("1500.00")
     assert small_assignment.adoption_plan.tasks.count() == 5
 
@@ -84,16 +111,25 @@ def test_plan_reads_take_the_same_queries_for_2_and_40_tasks(admin_user):
 
     def read_plan(plan_id):
         plan = plan_with_tasks(plan_id)
-        rows = [(t.name, [o.name for o in t.outcomes.all()], [r.name for r in t.releases.all()],
-                 [a.name for a in t.telemetry_attributes.all()]) for t in plan.tasks.all()]
+        rows = [
+            (
+                t.name,
+                [o.name for o in t.outcomes.all()],
+                [r.name for r in t.releases.all()],
+                [a.name for a in t.telemetry_attributes.all()],
+            )
+            for t in plan.tasks.all()
+        ]
         header = [plan.customer_product.customer.name, plan.product.name, plan.needs_sync]
         header += [o.name for o in plan.selected_outcomes.all()] + [r.name for r in plan.selected_releases.all()]
         assert len(header) == 4
         return rows
 
     def read_tasks(plan):
-        return [(t.name, [o.name for o in t.outcomes.all()], [a.name for a in t.telemetry_attributes.all()])
-                for t in plan_tasks(plan)]
+        return [
+            (t.name, [o.name for o in t.outcomes.all()], [a.name for a in t.telemetry_attributes.all()])
+            for t in plan_tasks(plan)
+        ]
 
     for reader in (lambda p: read_plan(p.pk), read_tasks):
         counts = []

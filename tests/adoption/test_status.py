@@ -21,8 +21,9 @@ def make_plan(actor, weights=("1", "1", "1"), customer=None):
     product = ProductFactory()
     for index, weight in enumerate(weights):
         TaskFactory(product=product, name=f"Task {index + 1}", weight=Decimal(weight), sequence_number=index + 1)
-    assignment = customer_product_assign(actor=actor, customer=customer or CustomerFactory(), product=product,
-                                         license_level="ESSENTIAL")
+    assignment = customer_product_assign(
+        actor=actor, customer=customer or CustomerFactory(), product=product, license_level="ESSENTIAL"
+    )
     return assignment.adoption_plan
 
 
@@ -33,12 +34,16 @@ def tasks_of(plan):
 def snapshot(plan):
     """Everything a refused status change must leave alone."""
     return (
-        list(CustomerTask.objects.filter(adoption_plan=plan).order_by("pk").values_list(
-            "pk", "status", "status_update_source", "status_updated_at", "completed_at", "is_archived")),
+        list(
+            CustomerTask.objects.filter(adoption_plan=plan)
+            .order_by("pk")
+            .values_list("pk", "status", "status_update_source", "status_updated_at", "completed_at", "is_archived")
+        ),
         TaskStatusChange.objects.count(),
         AuditLog.objects.count(),
-        AdoptionPlan.objects.filter(pk=plan.pk).values_list(
-            "total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage").get(),
+        AdoptionPlan.objects.filter(pk=plan.pk)
+        .values_list("total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage")
+        .get(),
     )
 
 
@@ -59,7 +64,12 @@ def test_manual_status_change_sets_every_status_field(admin_user, csm):
     assert updated.is_user_owned is True
     entry = TaskStatusChange.objects.get(customer_task=task)
     assert (entry.from_status, entry.to_status, entry.source, entry.actor, entry.note) == (
-        TaskStatus.NOT_STARTED, TaskStatus.DONE, StatusSource.MANUAL, "csm_u", "Customer confirmed")
+        TaskStatus.NOT_STARTED,
+        TaskStatus.DONE,
+        StatusSource.MANUAL,
+        "csm_u",
+        "Customer confirmed",
+    )
     assert entry.created_at == updated.status_updated_at
 
 
@@ -69,8 +79,11 @@ def test_status_change_recomputes_plan_totals(admin_user):
 
     customer_task_update_status(actor=admin_user, task=first, status=TaskStatus.DONE)
     plan.refresh_from_db()
-    assert (plan.completed_tasks, plan.completed_weight, plan.progress_percentage) == (1, Decimal("1.00"),
-                                                                                      Decimal("33.33"))
+    assert (plan.completed_tasks, plan.completed_weight, plan.progress_percentage) == (
+        1,
+        Decimal("1.00"),
+        Decimal("33.33"),
+    )
 
     customer_task_update_status(actor=admin_user, task=second, status=TaskStatus.NOT_APPLICABLE)
     plan.refresh_from_db()
@@ -90,7 +103,10 @@ def test_leaving_done_clears_completion_and_staying_done_keeps_it(admin_user, cs
     back.refresh_from_db()
     assert (back.is_complete, back.completed_at, back.completed_by) == (False, None, "")
     assert list(TaskStatusChange.objects.filter(customer_task=task).values_list("from_status", "to_status")) == [
-        ("NOT_STARTED", "DONE"), ("DONE", "DONE"), ("DONE", "IN_PROGRESS")]
+        ("NOT_STARTED", "DONE"),
+        ("DONE", "DONE"),
+        ("DONE", "IN_PROGRESS"),
+    ]
 
 
 def test_setting_the_same_status_takes_ownership(admin_user, csm):
@@ -102,8 +118,12 @@ def test_setting_the_same_status_takes_ownership(admin_user, csm):
 
     assert updated.status_update_source == StatusSource.MANUAL
     assert updated.status == TaskStatus.NOT_STARTED
-    assert TaskStatusChange.objects.filter(customer_task=task, from_status="NOT_STARTED",
-                                           to_status="NOT_STARTED", source="MANUAL").count() == 1
+    assert (
+        TaskStatusChange.objects.filter(
+            customer_task=task, from_status="NOT_STARTED", to_status="NOT_STARTED", source="MANUAL"
+        ).count()
+        == 1
+    )
 
 
 def test_status_names_are_case_insensitive(admin_user):
@@ -146,10 +166,13 @@ def test_status_change_is_audited(admin_user, csm):
 
     entry = AuditLog.objects.get(action="customer_task.update_status")
     assert (entry.actor, entry.actor_label, entry.object_type, entry.object_id) == (
-        csm, "csm_u", "customertask", str(task.pk))
+        csm,
+        "csm_u",
+        "customertask",
+        str(task.pk),
+    )
     assert entry.customer_id == plan.customer_product.customer_id
-    assert entry.details == {"adoptionPlanId": plan.pk, "from": "NOT_STARTED", "to": "IN_PROGRESS",
-                             "notes": "kick-off"}
+    assert entry.details == {"adoptionPlanId": plan.pk, "from": "NOT_STARTED", "to": "IN_PROGRESS", "notes": "kick-off"}
 
 
 # --- bulk ------------------------------------------------------------------------------------------
@@ -167,14 +190,22 @@ def test_bulk_status_change_updates_every_named_task_once(admin_user, csm):
     for task in (tasks[0], tasks[2]):
         saved = stored[task.pk]
         assert (saved.status, saved.status_update_source, saved.status_updated_by, saved.status_notes) == (
-            "DONE", "MANUAL", "csm_u", "batch")
+            "DONE",
+            "MANUAL",
+            "csm_u",
+            "batch",
+        )
         assert (saved.is_complete, saved.completed_by) == (True, "csm_u")
         assert saved.completed_at is not None
     assert stored[tasks[1].pk].status == "NOT_STARTED"
     assert TaskStatusChange.objects.filter(customer_task__adoption_plan=plan).count() == 2
     plan.refresh_from_db()
     assert (plan.completed_tasks, plan.completed_weight, plan.total_weight, plan.progress_percentage) == (
-        2, Decimal("4.00"), Decimal("10.00"), Decimal("40.00"))
+        2,
+        Decimal("4.00"),
+        Decimal("10.00"),
+        Decimal("40.00"),
+    )
     entry = AuditLog.objects.get(action="customer_task.bulk_update_status")
     assert entry.object_id == str(plan.pk)
     assert entry.details["changes"] == [
@@ -193,8 +224,11 @@ def test_bulk_with_a_task_of_another_plan_changes_nothing(admin_user):
 
     with pytest.raises(ValidationFailed) as error:
         customer_tasks_bulk_update_status(
-            actor=admin_user, plan=plan, task_ids=[tasks_of(plan)[0].pk, foreign.pk, archived.pk, "abc", 10**9],
-            status="DONE")
+            actor=admin_user,
+            plan=plan,
+            task_ids=[tasks_of(plan)[0].pk, foreign.pk, archived.pk, "abc", 10**9],
+            status="DONE",
+        )
 
     assert (error.value.code, error.value.field) == ("VALIDATION_ERROR", "customerTaskIds")
     assert error.value.details == {"invalidIds": ["abc", str(foreign.pk), str(archived.pk), str(10**9)]}
@@ -210,8 +244,9 @@ def test_bulk_refuses_an_empty_list_and_an_unknown_status(admin_user):
         customer_tasks_bulk_update_status(actor=admin_user, plan=plan, task_ids=[], status="DONE")
     assert error.value.field == "customerTaskIds"
     with pytest.raises(ValidationFailed) as error:
-        customer_tasks_bulk_update_status(actor=admin_user, plan=plan, task_ids=[tasks_of(plan)[0].pk],
-                                          status="COMPLETE")
+        customer_tasks_bulk_update_status(
+            actor=admin_user, plan=plan, task_ids=[tasks_of(plan)[0].pk], status="COMPLETE"
+        )
     assert error.value.field == "status"
     assert snapshot(plan) == before
 

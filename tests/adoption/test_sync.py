@@ -39,27 +39,51 @@ def catalog():
     tasks = {
         "E1": TaskFactory(product=product, name="E1", sequence_number=1, weight=Decimal("1")),
         "E2": TaskFactory(product=product, name="E2", sequence_number=2, weight=Decimal("2"), outcomes=[o1]),
-        "A1": TaskFactory(product=product, name="A1", sequence_number=3, weight=Decimal("3"),
-                          license_level=LicenseLevel.ADVANTAGE),
-        "A2": TaskFactory(product=product, name="A2", sequence_number=4, weight=Decimal("4"),
-                          license_level=LicenseLevel.ADVANTAGE, outcomes=[o2]),
-        "S1": TaskFactory(product=product, name="S1", sequence_number=5, weight=Decimal("5"),
-                          license_level=LicenseLevel.SIGNATURE),
-        "S2": TaskFactory(product=product, name="S2", sequence_number=6, weight=Decimal("6"),
-                          license_level=LicenseLevel.SIGNATURE, outcomes=[o1, o2]),
+        "A1": TaskFactory(
+            product=product, name="A1", sequence_number=3, weight=Decimal("3"), license_level=LicenseLevel.ADVANTAGE
+        ),
+        "A2": TaskFactory(
+            product=product,
+            name="A2",
+            sequence_number=4,
+            weight=Decimal("4"),
+            license_level=LicenseLevel.ADVANTAGE,
+            outcomes=[o2],
+        ),
+        "S1": TaskFactory(
+            product=product, name="S1", sequence_number=5, weight=Decimal("5"), license_level=LicenseLevel.SIGNATURE
+        ),
+        "S2": TaskFactory(
+            product=product,
+            name="S2",
+            sequence_number=6,
+            weight=Decimal("6"),
+            license_level=LicenseLevel.SIGNATURE,
+            outcomes=[o1, o2],
+        ),
     }
     TelemetryAttributeFactory(task=tasks["A2"], name="a2_flag", success_criteria={"op": "eq", "value": True})
-    TelemetryAttributeFactory(task=tasks["E1"], name="logins", data_type=DataType.NUMBER, order=1,
-                              success_criteria={"op": "gte", "value": 100})
-    TelemetryAttributeFactory(task=tasks["E1"], name="sso", order=2, is_required=False,
-                              success_criteria={"op": "eq", "value": True})
+    TelemetryAttributeFactory(
+        task=tasks["E1"],
+        name="logins",
+        data_type=DataType.NUMBER,
+        order=1,
+        success_criteria={"op": "gte", "value": 100},
+    )
+    TelemetryAttributeFactory(
+        task=tasks["E1"], name="sso", order=2, is_required=False, success_criteria={"op": "eq", "value": True}
+    )
     return {"product": product, "o1": o1, "o2": o2, **tasks}
 
 
 def assign(actor, catalog, level, outcomes=()):
-    assignment = customer_product_assign(actor=actor, customer=CustomerFactory(name="Acme"),
-                                         product=catalog["product"], license_level=level,
-                                         outcome_ids=[o.pk for o in outcomes])
+    assignment = customer_product_assign(
+        actor=actor,
+        customer=CustomerFactory(name="Acme"),
+        product=catalog["product"],
+        license_level=level,
+        outcome_ids=[o.pk for o in outcomes],
+    )
     return assignment, assignment.adoption_plan
 
 
@@ -79,21 +103,35 @@ def stored_totals(plan):
 def task_state(plan):
     """Status, ownership, completion and archive state of every customer task of the plan."""
     return {
-        t.original_task.name: (t.pk, t.status, t.status_update_source, t.status_updated_by, t.status_updated_at,
-                               t.completed_at, t.is_archived)
+        t.original_task.name: (
+            t.pk,
+            t.status,
+            t.status_update_source,
+            t.status_updated_by,
+            t.status_updated_at,
+            t.completed_at,
+            t.is_archived,
+        )
         for t in CustomerTask.objects.filter(adoption_plan=plan).select_related("original_task")
     }
 
 
 def history_rows(plan):
-    return list(TaskStatusChange.objects.filter(customer_task__adoption_plan=plan).order_by("pk").values_list(
-        "pk", "customer_task_id", "from_status", "to_status", "source", "actor", "note", "evidence", "created_at"))
+    return list(
+        TaskStatusChange.objects.filter(customer_task__adoption_plan=plan)
+        .order_by("pk")
+        .values_list(
+            "pk", "customer_task_id", "from_status", "to_status", "source", "actor", "note", "evidence", "created_at"
+        )
+    )
 
 
 def value_rows(plan):
-    return list(CustomerTelemetryValue.objects.filter(
-        customer_attribute__customer_task__adoption_plan=plan).order_by("pk").values_list(
-        "pk", "customer_attribute_id", "value", "observed_at", "source"))
+    return list(
+        CustomerTelemetryValue.objects.filter(customer_attribute__customer_task__adoption_plan=plan)
+        .order_by("pk")
+        .values_list("pk", "customer_attribute_id", "value", "observed_at", "source")
+    )
 
 
 def names_of(items):
@@ -166,8 +204,9 @@ def test_preview_lists_the_diff_and_changes_nothing(catalog, admin_user):
     assignment, plan = assign(admin_user, catalog, "ADVANTAGE")
     a1 = plan.tasks.get(name="A1")
     customer_task_update_status(actor=admin_user, task=a1, status="IN_PROGRESS")
-    CustomerTelemetryValueFactory(customer_attribute=CustomerTelemetryAttribute.objects.get(name="a2_flag"),
-                                  value=False)
+    CustomerTelemetryValueFactory(
+        customer_attribute=CustomerTelemetryAttribute.objects.get(name="a2_flag"), value=False
+    )
     catalog["E1"].name = "E1 renamed"
     catalog["E1"].save()
     customer_product_update(actor=admin_user, customer_product=assignment, license_level="ESSENTIAL")
@@ -180,7 +219,8 @@ def test_preview_lists_the_diff_and_changes_nothing(catalog, admin_user):
     assert preview.to_restore == []
     assert {r.customer_task.name: r.has_progress for r in preview.to_remove} == {"A1": True, "A2": True}
     assert [(u.customer_task.name, u.changed_fields, u.attribute_changes) for u in preview.to_update] == [
-        ("E1", ["name"], [])]
+        ("E1", ["name"], [])
+    ]
     assert preview.is_empty is False
     assert (task_state(plan), history_rows(plan), stored_totals(plan)) == (state, history, plan_row)
     assert plan_needs_sync(fresh(plan)) is True
@@ -238,7 +278,11 @@ def test_downgrade_then_upgrade_restores_every_status_history_entry_and_value(ca
     customer_product_update(actor=admin_user, customer_product=assignment, license_level="ESSENTIAL")
     preview = adoption_plan_sync_preview(plan=plan)
     assert {r.customer_task.name: r.has_progress for r in preview.to_remove} == {
-        "A1": True, "A2": True, "S1": True, "S2": False}
+        "A1": True,
+        "A2": True,
+        "S1": True,
+        "S2": False,
+    }
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     assert visible_names(plan) == ["E1", "E2"]
@@ -270,8 +314,11 @@ def test_drop_then_reselect_an_outcome_restores_its_tasks(catalog, admin_user):
     e2 = plan.tasks.get(name="E2")
     customer_task_update_status(actor=admin_user, task=e2, status="DONE", notes="done early")
     state, history = task_state(plan), history_rows(plan)
-    links = list(CustomerTaskOutcome.objects.filter(customer_task__adoption_plan=plan).order_by("pk").values_list(
-        "pk", "customer_task_id", "outcome_id"))
+    links = list(
+        CustomerTaskOutcome.objects.filter(customer_task__adoption_plan=plan)
+        .order_by("pk")
+        .values_list("pk", "customer_task_id", "outcome_id")
+    )
 
     customer_product_update(actor=admin_user, customer_product=assignment, outcome_ids=[catalog["o2"].pk])
     adoption_plan_sync(actor=admin_user, plan=plan)
@@ -280,15 +327,22 @@ def test_drop_then_reselect_an_outcome_restores_its_tasks(catalog, admin_user):
     assert list(fresh(plan).selected_outcomes.all()) == [catalog["o2"]]
     assert stored_totals(plan)[:2] == (5, 0)
 
-    customer_product_update(actor=admin_user, customer_product=assignment,
-                            outcome_ids=[catalog["o1"].pk, catalog["o2"].pk])
+    customer_product_update(
+        actor=admin_user, customer_product=assignment, outcome_ids=[catalog["o1"].pk, catalog["o2"].pk]
+    )
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     assert visible_names(plan) == ["E1", "E2", "A1", "A2", "S1", "S2"]
     assert task_state(plan) == state
     assert history_rows(plan) == history
-    assert list(CustomerTaskOutcome.objects.filter(customer_task__adoption_plan=plan).order_by("pk").values_list(
-        "pk", "customer_task_id", "outcome_id")) == links
+    assert (
+        list(
+            CustomerTaskOutcome.objects.filter(customer_task__adoption_plan=plan)
+            .order_by("pk")
+            .values_list("pk", "customer_task_id", "outcome_id")
+        )
+        == links
+    )
     assert stored_totals(plan) == (6, 1, Decimal("21.00"), Decimal("2.00"), Decimal("9.52"))
 
 
@@ -311,17 +365,28 @@ def test_sync_refreshes_snapshot_fields_and_keeps_status(catalog, admin_user):
     customer_task_update_status(actor=admin_user, task=plan.tasks.get(name="E2"), status="DONE")
     e2 = catalog["E2"]
     e2.name, e2.weight, e2.description, e2.how_to_doc, e2.sequence_number = (
-        "E2 v2", Decimal("4.50"), "new text", ["https://doc"], 0)
+        "E2 v2",
+        Decimal("4.50"),
+        "new text",
+        ["https://doc"],
+        0,
+    )
     e2.save()
 
     preview = adoption_plan_sync_preview(plan=plan)
     assert [(u.customer_task.name, u.changed_fields) for u in preview.to_update] == [
-        ("E2", ["name", "description", "weight", "sequence_number", "how_to_doc"])]
+        ("E2", ["name", "description", "weight", "sequence_number", "how_to_doc"])
+    ]
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     copy = plan.tasks.get(original_task=e2)
     assert (copy.name, copy.weight, copy.description, copy.how_to_doc, copy.status) == (
-        "E2 v2", Decimal("4.50"), "new text", ["https://doc"], "DONE")
+        "E2 v2",
+        Decimal("4.50"),
+        "new text",
+        ["https://doc"],
+        "DONE",
+    )
     assert visible_names(plan) == ["E2 v2", "E1"]
     assert stored_totals(plan) == (2, 1, Decimal("5.50"), Decimal("4.50"), Decimal("81.82"))
 
@@ -333,7 +398,9 @@ def test_sync_refreshes_outcome_and_release_links(catalog, admin_user):
 
     preview = adoption_plan_sync_preview(plan=plan)
     assert sorted((u.customer_task.name, tuple(u.changed_fields)) for u in preview.to_update) == [
-        ("E1", ("outcomes",)), ("E2", ("outcomes",))]
+        ("E1", ("outcomes",)),
+        ("E2", ("outcomes",)),
+    ]
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     assert [o.name for o in plan.tasks.get(name="E1").outcomes.all()] == ["o2"]
@@ -398,7 +465,10 @@ def test_new_changed_and_reactivated_attributes_are_refreshed(catalog, admin_use
 
     [update] = adoption_plan_sync_preview(plan=plan).to_update
     assert sorted((c.kind, c.name, tuple(c.changed_fields)) for c in update.attribute_changes) == [
-        ("added", "mfa", ()), ("changed", "logins", ("description", "success_criteria")), ("restored", "sso", ())]
+        ("added", "mfa", ()),
+        ("changed", "logins", ("description", "success_criteria")),
+        ("restored", "sso", ()),
+    ]
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     attributes = {a.name: a for a in CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan)}
@@ -418,8 +488,9 @@ def test_attribute_replaced_by_a_new_one_of_the_same_name(catalog, admin_user):
     old = TelemetryAttribute.objects.get(name="sso")
     old.is_active = False
     old.save()
-    TelemetryAttributeFactory(task=catalog["E1"], name="sso", data_type=DataType.STRING,
-                              success_criteria={"op": "eq", "value": "on"})
+    TelemetryAttributeFactory(
+        task=catalog["E1"], name="sso", data_type=DataType.STRING, success_criteria={"op": "eq", "value": "on"}
+    )
 
     adoption_plan_sync(actor=admin_user, plan=plan)
 
@@ -439,8 +510,11 @@ def test_attributes_that_swap_names_in_the_catalog(catalog, admin_user):
 
     adoption_plan_sync(actor=admin_user, plan=plan)
 
-    copies = dict(CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan).values_list(
-        "original_attribute_id", "name"))
+    copies = dict(
+        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan).values_list(
+            "original_attribute_id", "name"
+        )
+    )
     assert copies == {logins.pk: "sso", sso.pk: "logins"}
 
 
@@ -462,8 +536,9 @@ def test_sync_writes_an_audit_entry_with_the_diff(catalog, admin_user, csm):
     customer_task_update_status(actor=admin_user, task=plan.tasks.get(name="A1"), status="DONE")
     catalog["E1"].name = "E1b"
     catalog["E1"].save()
-    customer_product_update(actor=admin_user, customer_product=assignment, license_level="ESSENTIAL",
-                            outcome_ids=[catalog["o1"].pk])
+    customer_product_update(
+        actor=admin_user, customer_product=assignment, license_level="ESSENTIAL", outcome_ids=[catalog["o1"].pk]
+    )
     TaskFactory(product=catalog["product"], name="E3", sequence_number=9)
 
     adoption_plan_sync(actor=csm, plan=plan)
@@ -471,18 +546,28 @@ def test_sync_writes_an_audit_entry_with_the_diff(catalog, admin_user, csm):
     entry = AuditLog.objects.get(action="adoption_plan.sync")
     ids = {t.original_task.name: t.pk for t in CustomerTask.objects.filter(adoption_plan=plan)}
     assert (entry.actor, entry.object_type, entry.object_id, entry.customer_id) == (
-        csm, "adoptionplan", str(plan.pk), assignment.customer_id)
+        csm,
+        "adoptionplan",
+        str(plan.pk),
+        assignment.customer_id,
+    )
     assert entry.summary == "Synced Identity: 1 added, 0 restored, 2 archived, 1 updated"
     details = entry.details
     assert details["before"] == {"licenseLevel": "ADVANTAGE", "productName": "Identity"}
-    assert details["after"] == {"licenseLevel": "ESSENTIAL", "productName": "Identity",
-                                "selectedOutcomeIds": [str(catalog["o1"].pk)], "selectedReleaseIds": []}
-    assert details["added"] == [{"customerTaskId": ids["E3"], "taskId": catalog["product"].tasks.get(name="E3").pk,
-                                 "name": "E3"}]
+    assert details["after"] == {
+        "licenseLevel": "ESSENTIAL",
+        "productName": "Identity",
+        "selectedOutcomeIds": [str(catalog["o1"].pk)],
+        "selectedReleaseIds": [],
+    }
+    assert details["added"] == [
+        {"customerTaskId": ids["E3"], "taskId": catalog["product"].tasks.get(name="E3").pk, "name": "E3"}
+    ]
     assert sorted((a["name"], a["status"], a["hadProgress"]) for a in details["archived"]) == [
-        ("A1", "DONE", True), ("A2", "NOT_STARTED", False)]
-    assert details["updated"] == [{"customerTaskId": ids["E1b"], "name": "E1b", "fields": ["name"],
-                                   "attributes": []}]
+        ("A1", "DONE", True),
+        ("A2", "NOT_STARTED", False),
+    ]
+    assert details["updated"] == [{"customerTaskId": ids["E1b"], "name": "E1b", "fields": ["name"], "attributes": []}]
     assert details["restored"] == []
 
 
@@ -507,18 +592,21 @@ def test_sync_asks_telemetry_to_evaluate_the_tasks_it_touched(catalog, admin_use
     adoption_plan_sync(actor=admin_user, plan=plan)
 
     ids = {t.original_task.name: t.pk for t in CustomerTask.objects.filter(adoption_plan=plan)}
-    assert recorded_evaluations == [{
-        "task_ids": sorted(ids[n] for n in ("E2b", "A1", "A2", "S1", "S2")),
-        "evidence_extra": {"trigger": "sync", "adoptionPlanId": plan.pk},
-    }]
+    assert recorded_evaluations == [
+        {
+            "task_ids": sorted(ids[n] for n in ("E2b", "A1", "A2", "S1", "S2")),
+            "evidence_extra": {"trigger": "sync", "adoptionPlanId": plan.pk},
+        }
+    ]
 
 
 def test_changed_criterion_is_applied_by_telemetry_after_sync(catalog, admin_user):
     pytest.importorskip("telemetry.evaluation")
     _, plan = assign(admin_user, catalog, "ESSENTIAL")
     e1 = plan.tasks.get(name="E1")
-    CustomerTelemetryValueFactory(customer_attribute=e1.telemetry_attributes.get(name="logins"), value=50,
-                                  observed_at=timezone.now())
+    CustomerTelemetryValueFactory(
+        customer_attribute=e1.telemetry_attributes.get(name="logins"), value=50, observed_at=timezone.now()
+    )
     TelemetryAttribute.objects.filter(name="sso").update(is_active=False)  # bulk: no signal, sync anyway
     logins = TelemetryAttribute.objects.get(name="logins")
     logins.success_criteria = {"op": "gte", "value": 10}

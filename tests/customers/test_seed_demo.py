@@ -66,15 +66,19 @@ def test_seed_demo_creates_users_of_every_role_and_customers_with_progress(fast_
     assert admin.is_superuser and admin.check_password("demo-admin-password")
     roles = {u.username: role_of(u) for u in User.objects.all()}
     assert roles == {
-        "admin": Role.ADMIN, "casey.csm": Role.CSM, "sam.csm": Role.CSM,
-        "erin.editor": Role.CATALOG_EDITOR, "vic.viewer": Role.VIEWER,
+        "admin": Role.ADMIN,
+        "casey.csm": Role.CSM,
+        "sam.csm": Role.CSM,
+        "erin.editor": Role.CATALOG_EDITOR,
+        "vic.viewer": Role.VIEWER,
     }
     assert User.objects.get(username="vic.viewer").check_password("demo-password")
     assert Product.objects.count() == 3
     assert Customer.objects.count() == 4
     casey = User.objects.get(username="casey.csm")
     assert sorted(customers_visible_to(casey).values_list("name", flat=True)) == [
-        "Fabrikam Retail", "Northwind Logistics"
+        "Fabrikam Retail",
+        "Northwind Logistics",
     ]
     assert customers_visible_to(User.objects.get(username="erin.editor")).count() == 0
 
@@ -83,7 +87,8 @@ def test_seed_demo_creates_users_of_every_role_and_customers_with_progress(fast_
     )
     assert northwind_identity.license_level == LicenseLevel.SIGNATURE
     assert sorted(northwind_identity.selected_outcomes.values_list("name", flat=True)) == [
-        "Phishing-resistant authentication", "Zero-trust access"
+        "Phishing-resistant authentication",
+        "Zero-trust access",
     ]
     plan = northwind_identity.adoption_plan
     assert plan.completed_tasks == 12

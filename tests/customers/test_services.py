@@ -29,7 +29,11 @@ def test_create_customer_trims_and_audits(admin_user):
     assert (customer.name, customer.description) == ("Acme Corp", "Widgets")
     entry = AuditLog.objects.get(action="customer.create")
     assert (entry.actor, entry.object_type, entry.object_id, entry.customer_id) == (
-        admin_user, "customer", str(customer.pk), customer.pk)
+        admin_user,
+        "customer",
+        str(customer.pk),
+        customer.pk,
+    )
     assert entry.details == {"name": "Acme Corp", "description": "Widgets"}
 
 
@@ -79,25 +83,38 @@ def test_delete_customer_cascades_and_keeps_an_audit_summary(admin_user, csm):
     TelemetryAttributeFactory(task=task, name="sso_enabled")
     TaskFactory(product=product, name="MFA")
     customer = customer_create(actor=admin_user, name="Acme")
-    plan = customer_product_assign(actor=admin_user, customer=customer, product=product,
-                                   license_level="ESSENTIAL").adoption_plan
-    customer_product_assign(actor=admin_user, customer=customer, product=ProductFactory(name="Access"),
-                            license_level="ESSENTIAL")
+    plan = customer_product_assign(
+        actor=admin_user, customer=customer, product=product, license_level="ESSENTIAL"
+    ).adoption_plan
+    customer_product_assign(
+        actor=admin_user, customer=customer, product=ProductFactory(name="Access"), license_level="ESSENTIAL"
+    )
     sso = plan.tasks.get(name="SSO")
     customer_task_update_status(actor=csm, task=sso, status="DONE")
     CustomerTelemetryValueFactory(customer_attribute=sso.telemetry_attributes.get(), value=True)
     ApiKeyFactory(customer=customer)
     TelemetryBatchFactory(customer=customer)
-    other_plan = customer_product_assign(actor=admin_user, customer=CustomerFactory(), product=product,
-                                         license_level="ESSENTIAL").adoption_plan
+    other_plan = customer_product_assign(
+        actor=admin_user, customer=CustomerFactory(), product=product, license_level="ESSENTIAL"
+    ).adoption_plan
     customer_pk = customer.pk
 
     summary = customer_delete(actor=admin_user, customer=customer)
 
     assert summary == {
-        "customerId": customer_pk, "name": "Acme", "products": ["Access", "Identity"],
-        "deleted": {"customerProducts": 2, "adoptionPlans": 2, "customerTasks": 2, "statusHistoryEntries": 1,
-                    "telemetryAttributes": 1, "telemetryValues": 1, "apiKeys": 1, "telemetryBatches": 1},
+        "customerId": customer_pk,
+        "name": "Acme",
+        "products": ["Access", "Identity"],
+        "deleted": {
+            "customerProducts": 2,
+            "adoptionPlans": 2,
+            "customerTasks": 2,
+            "statusHistoryEntries": 1,
+            "telemetryAttributes": 1,
+            "telemetryValues": 1,
+            "apiKeys": 1,
+            "telemetryBatches": 1,
+        },
     }
     assert not Customer.objects.filter(pk=customer_pk).exists()
     assert not CustomerProduct.objects.filter(customer_id=customer_pk).exists()
@@ -124,8 +141,11 @@ def test_set_assignees_replaces_the_list_and_audits_the_difference(admin_user, c
 
     assert set(customer.assigned_users.values_list("username", flat=True)) == {"csm_u", "viewer_u"}
     entry = AuditLog.objects.get(action="customer.set_assignees")
-    assert entry.details == {"added": ["csm_u", "viewer_u"], "removed": ["other_csm"],
-                             "assignees": ["csm_u", "viewer_u"]}
+    assert entry.details == {
+        "added": ["csm_u", "viewer_u"],
+        "removed": ["other_csm"],
+        "assignees": ["csm_u", "viewer_u"],
+    }
 
     customer_set_assignees(actor=admin_user, customer=customer, users=[viewer, csm])
     assert AuditLog.objects.filter(action="customer.set_assignees").count() == 1

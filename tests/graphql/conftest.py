@@ -95,32 +95,84 @@ def retail(db):
     release_2 = ReleaseFactory(product=product, name="2.0", level=Decimal("2.0"))
     E, A, S = LicenseLevel.ESSENTIAL, LicenseLevel.ADVANTAGE, LicenseLevel.SIGNATURE
     tasks = {
-        "Install": TaskFactory(product=product, name="Install", weight=Decimal("2"), sequence_number=1,
-                               license_level=E, outcomes=[outcome_a]),
-        "Configure": TaskFactory(product=product, name="Configure", weight=Decimal("3"), sequence_number=2,
-                                 license_level=E),
-        "Invite users": TaskFactory(product=product, name="Invite users", weight=Decimal("1"), sequence_number=3,
-                                    license_level=E, outcomes=[outcome_b]),
-        "Integrate": TaskFactory(product=product, name="Integrate", weight=Decimal("4"), sequence_number=4,
-                                 license_level=A, outcomes=[outcome_a]),
-        "Automate": TaskFactory(product=product, name="Automate", weight=Decimal("5"), sequence_number=5,
-                                license_level=A, outcomes=[outcome_b], releases=[release_2]),
-        "Optimize": TaskFactory(product=product, name="Optimize", weight=Decimal("5"), sequence_number=6,
-                                license_level=S),
+        "Install": TaskFactory(
+            product=product,
+            name="Install",
+            weight=Decimal("2"),
+            sequence_number=1,
+            license_level=E,
+            outcomes=[outcome_a],
+        ),
+        "Configure": TaskFactory(
+            product=product, name="Configure", weight=Decimal("3"), sequence_number=2, license_level=E
+        ),
+        "Invite users": TaskFactory(
+            product=product,
+            name="Invite users",
+            weight=Decimal("1"),
+            sequence_number=3,
+            license_level=E,
+            outcomes=[outcome_b],
+        ),
+        "Integrate": TaskFactory(
+            product=product,
+            name="Integrate",
+            weight=Decimal("4"),
+            sequence_number=4,
+            license_level=A,
+            outcomes=[outcome_a],
+        ),
+        "Automate": TaskFactory(
+            product=product,
+            name="Automate",
+            weight=Decimal("5"),
+            sequence_number=5,
+            license_level=A,
+            outcomes=[outcome_b],
+            releases=[release_2],
+        ),
+        "Optimize": TaskFactory(
+            product=product, name="Optimize", weight=Decimal("5"), sequence_number=6, license_level=S
+        ),
     }
-    TelemetryAttributeFactory(task=tasks["Install"], name="sso_enabled", data_type=DataType.BOOLEAN,
-                              is_required=True, success_criteria={"op": "eq", "value": True})
     TelemetryAttributeFactory(
-        task=tasks["Integrate"], name="integration", data_type=DataType.JSON, is_required=True,
-        success_criteria={"all": [{"op": "eq", "path": "enabled", "value": True},
-                                  {"op": "gte", "path": "count", "value": 100}]},
+        task=tasks["Install"],
+        name="sso_enabled",
+        data_type=DataType.BOOLEAN,
+        is_required=True,
+        success_criteria={"op": "eq", "value": True},
     )
-    TelemetryAttributeFactory(task=tasks["Configure"], name="configured", data_type=DataType.BOOLEAN,
-                              is_required=True, order=0, success_criteria={"op": "eq", "value": True})
-    TelemetryAttributeFactory(task=tasks["Configure"], name="users", data_type=DataType.NUMBER,
-                              is_required=False, order=1, success_criteria={"op": "gte", "value": 10})
-    return {"product": product, "outcomes": {"A": outcome_a, "B": outcome_b, "C": outcome_c},
-            "releases": {"1.0": release_1, "2.0": release_2}, "tasks": tasks}
+    TelemetryAttributeFactory(
+        task=tasks["Integrate"],
+        name="integration",
+        data_type=DataType.JSON,
+        is_required=True,
+        success_criteria={
+            "all": [{"op": "eq", "path": "enabled", "value": True}, {"op": "gte", "path": "count", "value": 100}]
+        },
+    )
+    TelemetryAttributeFactory(
+        task=tasks["Configure"],
+        name="configured",
+        data_type=DataType.BOOLEAN,
+        is_required=True,
+        order=0,
+        success_criteria={"op": "eq", "value": True},
+    )
+    TelemetryAttributeFactory(
+        task=tasks["Configure"],
+        name="users",
+        data_type=DataType.NUMBER,
+        is_required=False,
+        order=1,
+        success_criteria={"op": "gte", "value": 10},
+    )
+    return {
+        "product": product,
+        "outcomes": {"A": outcome_a, "B": outcome_b, "C": outcome_c},
+        "releases": {"1.0": release_1, "2.0": release_2},
+        "tasks": tasks,
+    }
 
 
 @pytest.fixture
@@ -133,7 +185,8 @@ def acme(retail, admin_user, csm, viewer):
     customer = customer_create(actor=admin_user, name="Acme Corporation", description="Large retail company")
     customer.assigned_users.set([csm, viewer])
     assignment = customer_product_assign(
-        actor=admin_user, customer=customer, product=retail["product"], license_level=LicenseLevel.ADVANTAGE)
+        actor=admin_user, customer=customer, product=retail["product"], license_level=LicenseLevel.ADVANTAGE
+    )
     plan = assignment.adoption_plan
     tasks = {task.name: task for task in plan.tasks.all()}
     return {"customer": customer, "assignment": assignment, "plan": plan, "tasks": tasks}

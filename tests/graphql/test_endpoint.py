@@ -129,8 +129,13 @@ def test_graphiql_for_logged_in_users_from_local_assets(as_admin):
     html = response.content.decode()
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
-    for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js",
-                  "react-dom.production.min.js", "start.js"):
+    for asset in (
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "start.js",
+    ):
         assert f"/static/graphiql/{asset}" in html
         assert finders.find(f"graphiql/{asset}") is not None
     assert "https://" not in html and "http://" not in html  # no CDN
@@ -192,8 +197,11 @@ def test_depth_limit_follows_fragments(as_admin):
 
 
 def test_queries_within_the_depth_limit_run(as_admin):
-    assert data_of(as_admin, "{ customers { products { adoptionPlan { tasks { telemetryAttributes { values { "
-                             "customerAttribute { id } } } } } } } }") == {"customers": []}
+    assert data_of(
+        as_admin,
+        "{ customers { products { adoptionPlan { tasks { telemetryAttributes { values { "
+        "customerAttribute { id } } } } } } } }",
+    ) == {"customers": []}
 
 
 @override_settings(GRAPHQL_MAX_DEPTH=3)
@@ -232,12 +240,15 @@ def test_introspection_in_production_when_enabled_by_environment(as_admin, monke
 # --- errors -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", [
-    "{ customers { id }",  # syntax
-    "{ customers { nonsense } }",  # unknown field
-    "query($id: ID!) { customer(id: $id) { id } }",  # missing variable
-    'mutation { createCustomer(input: {}) { id } }',  # missing required input field
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ customers { id }",  # syntax
+        "{ customers { nonsense } }",  # unknown field
+        "query($id: ID!) { customer(id: $id) { id } }",  # missing variable
+        "mutation { createCustomer(input: {}) { id } }",  # missing required input field
+    ],
+)
 def test_query_errors_are_validation_errors(as_admin, query):
     status, body = post(as_admin, query)
     assert status == 400
@@ -248,8 +259,9 @@ def test_query_errors_are_validation_errors(as_admin, query):
 def test_body_that_is_not_json_is_a_validation_error(as_admin):
     response = as_admin.post(URL, data="{not json", content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "POST body sent invalid JSON.",
-                                           "extensions": {"code": "VALIDATION_ERROR"}}]}
+    assert response.json() == {
+        "errors": [{"message": "POST body sent invalid JSON.", "extensions": {"code": "VALIDATION_ERROR"}}]
+    }
 
 
 def test_unexpected_exceptions_are_masked_and_logged(as_admin, monkeypatch, caplog):
@@ -262,18 +274,26 @@ def test_unexpected_exceptions_are_masked_and_logged(as_admin, monkeypatch, capl
     assert status == 200
     assert body == {
         "data": None,
-        "errors": [{"message": "Internal server error. The problem was logged.",
-                    "locations": [{"line": 1, "column": 12}], "path": ["createCustomer"],
-                    "extensions": {"code": "INTERNAL_ERROR"}}],
+        "errors": [
+            {
+                "message": "Internal server error. The problem was logged.",
+                "locations": [{"line": 1, "column": 12}],
+                "path": ["createCustomer"],
+                "extensions": {"code": "INTERNAL_ERROR"},
+            }
+        ],
     }
     assert "SELECT" in caplog.text and "Traceback" in caplog.text
 
 
 def test_a_mutation_document_is_all_or_nothing(as_admin):
-    status, body = post(as_admin, """mutation {
+    status, body = post(
+        as_admin,
+        """mutation {
         first: createCustomer(input: {name: "Kept?"}) { id }
         second: createCustomer(input: {name: "   "}) { id }
-    }""")
+    }""",
+    )
     assert body["data"] is None
     assert [e["extensions"] for e in body["errors"]] == [{"code": "VALIDATION_ERROR", "field": "name"}]
     assert body["errors"][0]["path"] == ["second"]
@@ -282,23 +302,27 @@ def test_a_mutation_document_is_all_or_nothing(as_admin):
 
 def test_query_count_header_in_debug(as_admin):
     with override_settings(DEBUG=True):
-        response = as_admin.post(URL, data=json.dumps({"query": "{ customers { id } }"}),
-                                 content_type="application/json")
+        response = as_admin.post(
+            URL, data=json.dumps({"query": "{ customers { id } }"}), content_type="application/json"
+        )
     assert int(response["X-DB-Query-Count"]) >= 1
 
 
-@pytest.mark.parametrize("body", [
-    {"query": 5},
-    {"query": ["{ customers { id } }"]},
-    {"query": "{ customers { id } }", "variables": [1]},
-    {"query": "{ customers { id } }", "operationName": 7},
-    {"query": "query A { customers { id } } query B { customers { id } }"},  # which one?
-    {"query": "{ customers { id } }", "operationName": "Missing"},
-    {"query": "{" * 3000 + "}" * 3000},
-    {"query": "{ customers { id } }", "variables": {"x": 1}, "extra": True},
-    [{"query": "{ customers { id } }"}],
-    "just a string",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": 5},
+        {"query": ["{ customers { id } }"]},
+        {"query": "{ customers { id } }", "variables": [1]},
+        {"query": "{ customers { id } }", "operationName": 7},
+        {"query": "query A { customers { id } } query B { customers { id } }"},  # which one?
+        {"query": "{ customers { id } }", "operationName": "Missing"},
+        {"query": "{" * 3000 + "}" * 3000},
+        {"query": "{ customers { id } }", "variables": {"x": 1}, "extra": True},
+        [{"query": "{ customers { id } }"}],
+        "just a string",
+    ],
+)
 def test_malformed_requests_never_fail_without_a_code(as_admin, body):
     response = as_admin.post(URL, data=json.dumps(body), content_type="application/json")
     assert response.status_code < 500
@@ -309,16 +333,21 @@ def test_malformed_requests_never_fail_without_a_code(as_admin, body):
 
 
 def test_deeply_nested_json_body_is_refused_cleanly(as_admin):
-    response = as_admin.post(URL, data='{"query": "{ customers { id } }", "variables": {"v": ' + "[" * 100000
-                             + "]" * 100000 + "}}", content_type="application/json")
+    response = as_admin.post(
+        URL,
+        data='{"query": "{ customers { id } }", "variables": {"v": ' + "[" * 100000 + "]" * 100000 + "}}",
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR"}
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
 def test_oversized_body_is_413(as_admin):
-    response = as_admin.post(URL, data=json.dumps({"query": "{ customers { id } }", "pad": "x" * 2000}),
-                             content_type="application/json")
+    response = as_admin.post(
+        URL, data=json.dumps({"query": "{ customers { id } }", "pad": "x" * 2000}), content_type="application/json"
+    )
     assert response.status_code == 413
-    assert response.json() == {"errors": [{"message": "request body too large",
-                                           "extensions": {"code": "VALIDATION_ERROR"}}]}
+    assert response.json() == {
+        "errors": [{"message": "request body too large", "extensions": {"code": "VALIDATION_ERROR"}}]
+    }

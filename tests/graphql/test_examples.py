@@ -19,7 +19,9 @@ PLAN_TASKS = ["Install", "Configure", "Invite users", "Integrate", "Automate"]
 
 def test_7_1_create_customer_then_assign_product(as_admin, retail):
     outcomes = retail["outcomes"]
-    created = data_of(as_admin, """
+    created = data_of(
+        as_admin,
+        """
         mutation CreateCustomerWithProduct {
           customer: createCustomer(input: {
             name: "Acme Corporation"
@@ -28,12 +30,15 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
             id
             name
           }
-        }""")
+        }""",
+    )
     customer = Customer.objects.get()
     assert created == {"customer": {"id": str(customer.pk), "name": "Acme Corporation"}}
     assert customer.description == "Large retail company"
 
-    assigned = data_of(as_admin, """
+    assigned = data_of(
+        as_admin,
+        """
         mutation CreateCustomerWithProduct($customerId: ID!) {
           assignment: assignProductToCustomer(input: {
             customerId: $customerId
@@ -54,8 +59,10 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
               }
             }
           }
-        }""" % (retail["product"].pk, outcomes["A"].pk, outcomes["B"].pk, outcomes["C"].pk),
-        {"customerId": created["customer"]["id"]})
+        }"""
+        % (retail["product"].pk, outcomes["A"].pk, outcomes["B"].pk, outcomes["C"].pk),
+        {"customerId": created["customer"]["id"]},
+    )
 
     assignment = CustomerProduct.objects.get()
     plan = assignment.adoption_plan
@@ -74,7 +81,10 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
     }
     assert [t.name for t in tasks] == PLAN_TASKS
     assert sorted(assignment.selected_outcomes.values_list("name", flat=True)) == [
-        "Faster checkout", "Happier staff", "Lower costs"]
+        "Faster checkout",
+        "Happier staff",
+        "Lower costs",
+    ]
 
 
 # --- 7.2 Update task status manually ------------------------------------------------------------------
@@ -82,7 +92,9 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
 
 def test_7_2_update_task_status_manually(as_csm, acme):
     install = acme["tasks"]["Install"]
-    data = data_of(as_csm, """
+    data = data_of(
+        as_csm,
+        """
         mutation UpdateTaskStatus {
           updateCustomerTaskStatus(input: {
             customerTaskId: "%s"
@@ -98,7 +110,9 @@ def test_7_2_update_task_status_manually(as_csm, acme):
               completedTasks
             }
           }
-        }""" % install.pk)
+        }"""
+        % install.pk,
+    )
     install.refresh_from_db()
     result = data["updateCustomerTaskStatus"]
     assert result == {
@@ -119,7 +133,9 @@ def test_7_2_update_task_status_manually(as_csm, acme):
 def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
     integrate = acme["tasks"]["Integrate"]
     attribute = integrate.telemetry_attributes.get(name="integration")
-    data = data_of(as_csm, """
+    data = data_of(
+        as_csm,
+        """
         mutation AddTelemetryAndEvaluate {
           addCustomerTelemetryValue(input: {
             customerAttributeId: "%s"
@@ -140,7 +156,9 @@ def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
               completionPercentage
             }
           }
-        }""" % (attribute.pk, integrate.pk))
+        }"""
+        % (attribute.pk, integrate.pk),
+    )
     value = CustomerTelemetryValue.objects.get()
     assert data == {
         "addCustomerTelemetryValue": {"id": str(value.pk), "value": {"enabled": True, "count": 150}},
@@ -165,7 +183,9 @@ def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
 
     customer_task_update_status(actor=csm, task=acme["tasks"]["Configure"], status=TaskStatus.DONE)
     assignment, plan = acme["assignment"], acme["plan"]
-    data = data_of(as_csm, """
+    data = data_of(
+        as_csm,
+        """
         mutation UpgradeLicense {
           updateCustomerProduct(
             id: "%s"
@@ -188,19 +208,34 @@ def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
               status
             }
           }
-        }""" % (assignment.pk, plan.pk))
+        }"""
+        % (assignment.pk, plan.pk),
+    )
     tasks = list(CustomerTask.objects.filter(adoption_plan=plan).order_by("sequence_number"))
-    levels = {"Install": "ESSENTIAL", "Configure": "ESSENTIAL", "Invite users": "ESSENTIAL",
-              "Integrate": "ADVANTAGE", "Automate": "ADVANTAGE", "Optimize": "SIGNATURE"}
+    levels = {
+        "Install": "ESSENTIAL",
+        "Configure": "ESSENTIAL",
+        "Invite users": "ESSENTIAL",
+        "Integrate": "ADVANTAGE",
+        "Automate": "ADVANTAGE",
+        "Optimize": "SIGNATURE",
+    }
     assert data == {
-        "updateCustomerProduct": {"id": str(assignment.pk), "licenseLevel": "SIGNATURE",
-                                  "adoptionPlan": {"needsSync": True}},
+        "updateCustomerProduct": {
+            "id": str(assignment.pk),
+            "licenseLevel": "SIGNATURE",
+            "adoptionPlan": {"needsSync": True},
+        },
         "syncAdoptionPlan": {
             "id": str(plan.pk),
             "totalTasks": 6,
             "tasks": [
-                {"id": str(t.pk), "name": t.name, "licenseLevel": levels[t.name],
-                 "status": "DONE" if t.name == "Configure" else "NOT_STARTED"}
+                {
+                    "id": str(t.pk),
+                    "name": t.name,
+                    "licenseLevel": levels[t.name],
+                    "status": "DONE" if t.name == "Configure" else "NOT_STARTED",
+                }
                 for t in tasks
             ],
         },
@@ -217,7 +252,9 @@ def test_9_2_create_adoption_plan_with_correct_tasks(as_admin, retail):
     """ESSENTIAL with outcome A only: Install (tagged A) and Configure (untagged); Invite users is B."""
     outcome_a = retail["outcomes"]["A"]
     customer = data_of(as_admin, 'mutation { createCustomer(input: {name: "Globex"}) { id } }')["createCustomer"]
-    data = data_of(as_admin, """
+    data = data_of(
+        as_admin,
+        """
         mutation($input: AssignProductInput!) {
           assignProductToCustomer(input: $input) {
             licenseLevel
@@ -233,44 +270,97 @@ def test_9_2_create_adoption_plan_with_correct_tasks(as_admin, retail):
               }
             }
           }
-        }""", {"input": {"customerId": customer["id"], "productId": str(retail["product"].pk),
-                         "licenseLevel": "ESSENTIAL", "selectedOutcomeIds": [str(outcome_a.pk)]}})
+        }""",
+        {
+            "input": {
+                "customerId": customer["id"],
+                "productId": str(retail["product"].pk),
+                "licenseLevel": "ESSENTIAL",
+                "selectedOutcomeIds": [str(outcome_a.pk)],
+            }
+        },
+    )
     assert data["assignProductToCustomer"] == {
         "licenseLevel": "ESSENTIAL",
         "selectedOutcomes": [{"name": "Faster checkout"}],
         "selectedReleases": [],
         "adoptionPlan": {
-            "productName": "Retail App", "licenseLevel": "ESSENTIAL", "totalTasks": 2, "totalWeight": 5.0,
+            "productName": "Retail App",
+            "licenseLevel": "ESSENTIAL",
+            "totalTasks": 2,
+            "totalWeight": 5.0,
             "needsSync": False,
             "selectedOutcomes": [{"id": str(outcome_a.pk), "name": "Faster checkout"}],
             "tasks": [
-                {"name": "Install", "weight": 2.0, "licenseLevel": "ESSENTIAL", "status": "NOT_STARTED",
-                 "statusUpdateSource": "SYSTEM", "outcomes": [{"name": "Faster checkout"}],
-                 "telemetryAttributes": [
-                     {"name": "sso_enabled", "dataType": "BOOLEAN", "isRequired": True,
-                      "successCriteria": {"op": "eq", "value": True}, "isActive": True, "isMet": False,
-                      "latestValue": None}]},
-                {"name": "Configure", "weight": 3.0, "licenseLevel": "ESSENTIAL", "status": "NOT_STARTED",
-                 "statusUpdateSource": "SYSTEM", "outcomes": [],
-                 "telemetryAttributes": [
-                     {"name": "configured", "dataType": "BOOLEAN", "isRequired": True,
-                      "successCriteria": {"op": "eq", "value": True}, "isActive": True, "isMet": False,
-                      "latestValue": None},
-                     {"name": "users", "dataType": "NUMBER", "isRequired": False,
-                      "successCriteria": {"op": "gte", "value": 10}, "isActive": True, "isMet": False,
-                      "latestValue": None}]},
+                {
+                    "name": "Install",
+                    "weight": 2.0,
+                    "licenseLevel": "ESSENTIAL",
+                    "status": "NOT_STARTED",
+                    "statusUpdateSource": "SYSTEM",
+                    "outcomes": [{"name": "Faster checkout"}],
+                    "telemetryAttributes": [
+                        {
+                            "name": "sso_enabled",
+                            "dataType": "BOOLEAN",
+                            "isRequired": True,
+                            "successCriteria": {"op": "eq", "value": True},
+                            "isActive": True,
+                            "isMet": False,
+                            "latestValue": None,
+                        }
+                    ],
+                },
+                {
+                    "name": "Configure",
+                    "weight": 3.0,
+                    "licenseLevel": "ESSENTIAL",
+                    "status": "NOT_STARTED",
+                    "statusUpdateSource": "SYSTEM",
+                    "outcomes": [],
+                    "telemetryAttributes": [
+                        {
+                            "name": "configured",
+                            "dataType": "BOOLEAN",
+                            "isRequired": True,
+                            "successCriteria": {"op": "eq", "value": True},
+                            "isActive": True,
+                            "isMet": False,
+                            "latestValue": None,
+                        },
+                        {
+                            "name": "users",
+                            "dataType": "NUMBER",
+                            "isRequired": False,
+                            "successCriteria": {"op": "gte", "value": 10},
+                            "isActive": True,
+                            "isMet": False,
+                            "latestValue": None,
+                        },
+                    ],
+                },
             ],
         },
     }
 
 
 def test_9_2_create_plan_for_an_assignment_without_one(as_csm, acme, retail, csm):
-    other = CustomerProductFactory(customer=acme["customer"], product=_second_product(retail),
-                                   license_level=LicenseLevel.ESSENTIAL)
-    data = data_of(as_csm, 'mutation { createAdoptionPlan(customerProductId: "%s") '
-                           '{ productName totalTasks tasks { name } customerProduct { id } } }' % other.pk)
-    assert data == {"createAdoptionPlan": {"productName": "Second", "totalTasks": 1, "tasks": [{"name": "Only"}],
-                                           "customerProduct": {"id": str(other.pk)}}}
+    other = CustomerProductFactory(
+        customer=acme["customer"], product=_second_product(retail), license_level=LicenseLevel.ESSENTIAL
+    )
+    data = data_of(
+        as_csm,
+        'mutation { createAdoptionPlan(customerProductId: "%s") '
+        "{ productName totalTasks tasks { name } customerProduct { id } } }" % other.pk,
+    )
+    assert data == {
+        "createAdoptionPlan": {
+            "productName": "Second",
+            "totalTasks": 1,
+            "tasks": [{"name": "Only"}],
+            "customerProduct": {"id": str(other.pk)},
+        }
+    }
 
 
 def _second_product(retail):
@@ -299,72 +389,138 @@ def test_9_2_progress_follows_status_changes(as_csm, acme):
     for name, status, (total, completed, total_weight, completed_weight, percent) in steps:
         result = data_of(as_csm, query, {"id": str(tasks[name].pk), "status": status})["updateCustomerTaskStatus"]
         assert result == {
-            "status": status, "isComplete": status == "DONE", "completedBy": "csm_u" if status == "DONE" else None,
-            "adoptionPlan": {"totalTasks": total, "completedTasks": completed, "totalWeight": total_weight,
-                             "completedWeight": completed_weight, "progressPercentage": percent},
+            "status": status,
+            "isComplete": status == "DONE",
+            "completedBy": "csm_u" if status == "DONE" else None,
+            "adoptionPlan": {
+                "totalTasks": total,
+                "completedTasks": completed,
+                "totalWeight": total_weight,
+                "completedWeight": completed_weight,
+                "progressPercentage": percent,
+            },
         }
-    history = data_of(as_csm, '{ customerTask(id: "%s") { history { fromStatus toStatus source actor } } }'
-                      % tasks["Configure"].pk)
-    assert history == {"customerTask": {"history": [
-        {"fromStatus": "NOT_STARTED", "toStatus": "DONE", "source": "MANUAL", "actor": "csm_u"},
-        {"fromStatus": "DONE", "toStatus": "IN_PROGRESS", "source": "MANUAL", "actor": "csm_u"},
-    ]}}
+    history = data_of(
+        as_csm, '{ customerTask(id: "%s") { history { fromStatus toStatus source actor } } }' % tasks["Configure"].pk
+    )
+    assert history == {
+        "customerTask": {
+            "history": [
+                {"fromStatus": "NOT_STARTED", "toStatus": "DONE", "source": "MANUAL", "actor": "csm_u"},
+                {"fromStatus": "DONE", "toStatus": "IN_PROGRESS", "source": "MANUAL", "actor": "csm_u"},
+            ]
+        }
+    }
 
 
 def test_9_2_downgrade_removes_tasks_and_upgrade_brings_them_back(as_csm, acme, csm):
     """Downgrade ADVANTAGE -> ESSENTIAL: the preview flags the task with progress, the sync archives
     Integrate and Automate; upgrading again restores them with status and history (zero data loss)."""
     tasks, assignment, plan = acme["tasks"], acme["assignment"], acme["plan"]
-    data_of(as_csm, 'mutation { updateCustomerTaskStatus(input: {customerTaskId: "%s", status: DONE}) { id } }'
-            % tasks["Integrate"].pk)
-    downgrade = data_of(as_csm, """
+    data_of(
+        as_csm,
+        'mutation { updateCustomerTaskStatus(input: {customerTaskId: "%s", status: DONE}) { id } }'
+        % tasks["Integrate"].pk,
+    )
+    downgrade = data_of(
+        as_csm,
+        """
         mutation { updateCustomerProduct(id: "%s", input: {licenseLevel: ESSENTIAL}) {
-          licenseLevel adoptionPlan { needsSync totalTasks } } }""" % assignment.pk)
-    assert downgrade == {"updateCustomerProduct": {"licenseLevel": "ESSENTIAL",
-                                                   "adoptionPlan": {"needsSync": True, "totalTasks": 5}}}
+          licenseLevel adoptionPlan { needsSync totalTasks } } }"""
+        % assignment.pk,
+    )
+    assert downgrade == {
+        "updateCustomerProduct": {"licenseLevel": "ESSENTIAL", "adoptionPlan": {"needsSync": True, "totalTasks": 5}}
+    }
 
-    preview = data_of(as_csm, """
+    preview = data_of(
+        as_csm,
+        """
         { syncPreview(adoptionPlanId: "%s") {
             adoptionPlanId isEmpty
             tasksToAdd { name }
             tasksToRemove { customerTaskId name status hasProgress }
             tasksToUpdate { name }
-        } }""" % plan.pk)
-    assert preview == {"syncPreview": {
-        "adoptionPlanId": str(plan.pk), "isEmpty": False, "tasksToAdd": [], "tasksToUpdate": [],
-        "tasksToRemove": [
-            {"customerTaskId": str(tasks["Integrate"].pk), "name": "Integrate", "status": "DONE", "hasProgress": True},
-            {"customerTaskId": str(tasks["Automate"].pk), "name": "Automate", "status": "NOT_STARTED",
-             "hasProgress": False},
-        ],
-    }}
+        } }"""
+        % plan.pk,
+    )
+    assert preview == {
+        "syncPreview": {
+            "adoptionPlanId": str(plan.pk),
+            "isEmpty": False,
+            "tasksToAdd": [],
+            "tasksToUpdate": [],
+            "tasksToRemove": [
+                {
+                    "customerTaskId": str(tasks["Integrate"].pk),
+                    "name": "Integrate",
+                    "status": "DONE",
+                    "hasProgress": True,
+                },
+                {
+                    "customerTaskId": str(tasks["Automate"].pk),
+                    "name": "Automate",
+                    "status": "NOT_STARTED",
+                    "hasProgress": False,
+                },
+            ],
+        }
+    }
     assert CustomerTask.objects.filter(is_archived=True).count() == 0  # the preview changed nothing
 
-    synced = data_of(as_csm, 'mutation { syncAdoptionPlan(adoptionPlanId: "%s") { totalTasks completedTasks '
-                             'totalWeight progressPercentage tasks { name } } }' % plan.pk)
-    assert synced == {"syncAdoptionPlan": {"totalTasks": 3, "completedTasks": 0, "totalWeight": 6.0,
-                                           "progressPercentage": 0.0,
-                                           "tasks": [{"name": "Install"}, {"name": "Configure"},
-                                                     {"name": "Invite users"}]}}
-    assert data_of(as_csm, '{ customerTasksForPlan(adoptionPlanId: "%s", status: DONE) { name } }'
-                   % plan.pk) == {"customerTasksForPlan": []}
+    synced = data_of(
+        as_csm,
+        'mutation { syncAdoptionPlan(adoptionPlanId: "%s") { totalTasks completedTasks '
+        "totalWeight progressPercentage tasks { name } } }" % plan.pk,
+    )
+    assert synced == {
+        "syncAdoptionPlan": {
+            "totalTasks": 3,
+            "completedTasks": 0,
+            "totalWeight": 6.0,
+            "progressPercentage": 0.0,
+            "tasks": [{"name": "Install"}, {"name": "Configure"}, {"name": "Invite users"}],
+        }
+    }
+    assert data_of(as_csm, '{ customerTasksForPlan(adoptionPlanId: "%s", status: DONE) { name } }' % plan.pk) == {
+        "customerTasksForPlan": []
+    }
 
-    data_of(as_csm, 'mutation { updateCustomerProduct(id: "%s", input: {licenseLevel: ADVANTAGE}) { id } }'
-            % assignment.pk)
-    preview = data_of(as_csm, '{ syncPreview(adoptionPlanId: "%s") { tasksToAdd { name restoredCustomerTaskId } } }'
-                      % plan.pk)
-    assert preview == {"syncPreview": {"tasksToAdd": [
-        {"name": "Integrate", "restoredCustomerTaskId": str(tasks["Integrate"].pk)},
-        {"name": "Automate", "restoredCustomerTaskId": str(tasks["Automate"].pk)},
-    ]}}
-    restored = data_of(as_csm, """
+    data_of(
+        as_csm, 'mutation { updateCustomerProduct(id: "%s", input: {licenseLevel: ADVANTAGE}) { id } }' % assignment.pk
+    )
+    preview = data_of(
+        as_csm, '{ syncPreview(adoptionPlanId: "%s") { tasksToAdd { name restoredCustomerTaskId } } }' % plan.pk
+    )
+    assert preview == {
+        "syncPreview": {
+            "tasksToAdd": [
+                {"name": "Integrate", "restoredCustomerTaskId": str(tasks["Integrate"].pk)},
+                {"name": "Automate", "restoredCustomerTaskId": str(tasks["Automate"].pk)},
+            ]
+        }
+    }
+    restored = data_of(
+        as_csm,
+        """
         mutation { syncAdoptionPlan(adoptionPlanId: "%s") {
           totalTasks completedTasks progressPercentage
           tasksByStatus(status: DONE) { id name history { toStatus actor } }
-        } }""" % plan.pk)
-    assert restored == {"syncAdoptionPlan": {
-        "totalTasks": 5, "completedTasks": 1, "progressPercentage": 26.67,
-        "tasksByStatus": [{"id": str(tasks["Integrate"].pk), "name": "Integrate",
-                           "history": [{"toStatus": "DONE", "actor": "csm_u"}]}],
-    }}
+        } }"""
+        % plan.pk,
+    )
+    assert restored == {
+        "syncAdoptionPlan": {
+            "totalTasks": 5,
+            "completedTasks": 1,
+            "progressPercentage": 26.67,
+            "tasksByStatus": [
+                {
+                    "id": str(tasks["Integrate"].pk),
+                    "name": "Integrate",
+                    "history": [{"toStatus": "DONE", "actor": "csm_u"}],
+                }
+            ],
+        }
+    }
     assert TaskStatusChange.objects.count() == 1

@@ -47,27 +47,46 @@ def build_plan(name: str, size: int, *, actor, customer):
     product = Product.objects.create(name=name)
     outcome = Outcome.objects.create(product=product, name="Goal")
     release = Release.objects.create(product=product, name="1.0", level=Decimal("1.0"))
-    tasks = Task.objects.bulk_create([
-        Task(product=product, name=f"Task {i}", sequence_number=i, weight=Decimal("1.50"),
-             license_level=LicenseLevel.ESSENTIAL)
-        for i in range(size)
-    ])
+    tasks = Task.objects.bulk_create(
+        [
+            Task(
+                product=product,
+                name=f"Task {i}",
+                sequence_number=i,
+                weight=Decimal("1.50"),
+                license_level=LicenseLevel.ESSENTIAL,
+            )
+            for i in range(size)
+        ]
+    )
     Task.outcomes.through.objects.bulk_create([Task.outcomes.through(task=t, outcome=outcome) for t in tasks])
     Task.releases.through.objects.bulk_create([Task.releases.through(task=t, release=release) for t in tasks])
-    TelemetryAttribute.objects.bulk_create([
-        TelemetryAttribute(task=t, name=attr, data_type=DataType.NUMBER, is_required=True, order=order,
-                           success_criteria={"op": "gte", "value": 10})
-        for t in tasks for order, attr in enumerate(("users", "logins"))
-    ])
-    assignment = customer_product_assign(actor=actor, customer=customer, product=product,
-                                         license_level=LicenseLevel.ESSENTIAL)
+    TelemetryAttribute.objects.bulk_create(
+        [
+            TelemetryAttribute(
+                task=t,
+                name=attr,
+                data_type=DataType.NUMBER,
+                is_required=True,
+                order=order,
+                success_criteria={"op": "gte", "value": 10},
+            )
+            for t in tasks
+            for order, attr in enumerate(("users", "logins"))
+        ]
+    )
+    assignment = customer_product_assign(
+        actor=actor, customer=customer, product=product, license_level=LicenseLevel.ESSENTIAL
+    )
     plan = assignment.adoption_plan
     now = timezone.now()
-    CustomerTelemetryValue.objects.bulk_create([
-        CustomerTelemetryValue(customer_attribute=attribute, value=value, observed_at=now - timedelta(days=age))
-        for attribute in CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan)
-        for value, age in ((5, 2), (50, 1))
-    ])
+    CustomerTelemetryValue.objects.bulk_create(
+        [
+            CustomerTelemetryValue(customer_attribute=attribute, value=value, observed_at=now - timedelta(days=age))
+            for attribute in CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan)
+            for value, age in ((5, 2), (50, 1))
+        ]
+    )
     task_ids = list(plan.tasks.order_by("pk").values_list("pk", flat=True))
     customer_tasks_bulk_update_status(actor=actor, plan=plan, task_ids=task_ids[::2], status=TaskStatus.DONE)
     return plan
@@ -111,8 +130,9 @@ def build_customers(count: int, products: list, *, actor, csm):
         customer = Customer.objects.create(name=f"Customer {len(products)}-{i}")
         customer.assigned_users.add(csm)
         for product in products:
-            customer_product_assign(actor=actor, customer=customer, product=product,
-                                    license_level=LicenseLevel.ESSENTIAL)
+            customer_product_assign(
+                actor=actor, customer=customer, product=product, license_level=LicenseLevel.ESSENTIAL
+            )
 
 
 @postgres_only
@@ -133,8 +153,10 @@ def test_customers_with_plan_progress_query_count_does_not_grow(as_csm, csm, adm
 
 @postgres_only
 def test_catalog_query_count_does_not_grow(as_editor, admin_user):
-    query = "{ products { id name outcomes { id } releases { id } tasks { id name outcomes { id } releases { id } " \
-            "telemetryAttributes { id name successCriteria } } } }"
+    query = (
+        "{ products { id name outcomes { id } releases { id } tasks { id name outcomes { id } releases { id } "
+        "telemetryAttributes { id name successCriteria } } } }"
+    )
     build_plan("One", 3, actor=admin_user, customer=Customer.objects.create(name="C1"))
     few, _ = count_queries(as_editor, query)
     build_plan("Two", 60, actor=admin_user, customer=Customer.objects.create(name="C2"))

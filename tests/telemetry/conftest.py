@@ -17,17 +17,22 @@ def attr(name, data_type=DataType.BOOLEAN, criteria=None, required=True, **kwarg
     """An attribute spec for `add_task`; criteria None means {"op": "eq", "value": True} for BOOLEAN."""
     if criteria is None and data_type == DataType.BOOLEAN:
         criteria = {"op": "eq", "value": True}
-    return {"name": name, "data_type": data_type, "success_criteria": criteria or {}, "is_required": required,
-            **kwargs}
+    return {"name": name, "data_type": data_type, "success_criteria": criteria or {}, "is_required": required, **kwargs}
 
 
-def add_task(plan, *specs, name=None, weight="1.00", status=TaskStatus.NOT_STARTED, source=StatusSource.SYSTEM,
-             **kwargs):
+def add_task(
+    plan, *specs, name=None, weight="1.00", status=TaskStatus.NOT_STARTED, source=StatusSource.SYSTEM, **kwargs
+):
     """A customer task in `plan` with one customer attribute per spec; returns (task, [attributes])."""
     extra = {"name": name} if name else {}
     task = CustomerTaskFactory(
-        adoption_plan=plan, weight=Decimal(weight), status=status, status_update_source=source,
-        is_complete=status == TaskStatus.DONE, **extra, **kwargs,
+        adoption_plan=plan,
+        weight=Decimal(weight),
+        status=status,
+        status_update_source=source,
+        is_complete=status == TaskStatus.DONE,
+        **extra,
+        **kwargs,
     )
     attributes = [
         CustomerTelemetryAttributeFactory(customer_task=task, order=i, **spec) for i, spec in enumerate(specs)

@@ -33,8 +33,12 @@ def key(customer, admin_user):
 
 @pytest.fixture
 def sso(plan):
-    task, (attribute, _) = add_task(plan, attr("sso_enabled"), attr("users", DataType.NUMBER, {"op": "gt", "value": 5},
-                                                                   required=False), name="Enable SSO")
+    task, (attribute, _) = add_task(
+        plan,
+        attr("sso_enabled"),
+        attr("users", DataType.NUMBER, {"op": "gt", "value": 5}, required=False),
+        name="Enable SSO",
+    )
     return attribute
 
 
@@ -45,21 +49,51 @@ def post(client, body, key=None, raw=False):
 
 
 def test_values_are_stored_and_status_changes_answered(client, key, sso, plan):
-    response = post(client, {"batchId": "n-1", "values": [
-        {"customerAttributeId": str(sso.pk), "value": True, "observedAt": "2024-05-01T10:00:00Z", "source": "idp",
-         "notes": "nightly"},
-    ]}, key)
+    response = post(
+        client,
+        {
+            "batchId": "n-1",
+            "values": [
+                {
+                    "customerAttributeId": str(sso.pk),
+                    "value": True,
+                    "observedAt": "2024-05-01T10:00:00Z",
+                    "source": "idp",
+                    "notes": "nightly",
+                },
+            ],
+        },
+        key,
+    )
 
     assert response.status_code == 200
     body = response.json()
     value = CustomerTelemetryValue.objects.get()
     assert body == {
-        "batchId": "n-1", "stored": 1, "replayed": False,
-        "values": [{"id": str(value.pk), "customerAttributeId": str(sso.pk), "value": True,
-                    "observedAt": "2024-05-01T10:00:00+00:00", "source": "idp", "notes": "nightly", "batchId": "n-1"}],
-        "statusChanges": [{"customerTaskId": str(sso.customer_task_id), "adoptionPlanId": str(plan.pk),
-                           "taskName": "Enable SSO", "fromStatus": "NOT_STARTED", "toStatus": "DONE",
-                           "source": "TELEMETRY"}],
+        "batchId": "n-1",
+        "stored": 1,
+        "replayed": False,
+        "values": [
+            {
+                "id": str(value.pk),
+                "customerAttributeId": str(sso.pk),
+                "value": True,
+                "observedAt": "2024-05-01T10:00:00+00:00",
+                "source": "idp",
+                "notes": "nightly",
+                "batchId": "n-1",
+            }
+        ],
+        "statusChanges": [
+            {
+                "customerTaskId": str(sso.customer_task_id),
+                "adoptionPlanId": str(plan.pk),
+                "taskName": "Enable SSO",
+                "fromStatus": "NOT_STARTED",
+                "toStatus": "DONE",
+                "source": "TELEMETRY",
+            }
+        ],
     }
     sso.customer_task.refresh_from_db()
     assert sso.customer_task.status == TaskStatus.DONE
@@ -69,27 +103,42 @@ def test_values_are_stored_and_status_changes_answered(client, key, sso, plan):
 
 
 def test_items_may_name_the_attribute_by_plan_task_and_attribute(client, key, sso, plan):
-    response = post(client, {"values": [
-        {"adoptionPlanId": str(plan.pk), "taskName": "Enable SSO", "attributeName": "users", "value": 9},
-    ]}, key)
+    response = post(
+        client,
+        {
+            "values": [
+                {"adoptionPlanId": str(plan.pk), "taskName": "Enable SSO", "attributeName": "users", "value": 9},
+            ]
+        },
+        key,
+    )
 
     assert response.status_code == 200
     assert CustomerTelemetryValue.objects.get().customer_attribute.name == "users"
 
 
 def test_per_item_errors_answer_400_and_store_nothing(client, key, sso):
-    response = post(client, {"values": [
-        {"customerAttributeId": sso.pk, "value": True},
-        {"customerAttributeId": sso.pk, "value": "yes"},
-    ]}, key)
+    response = post(
+        client,
+        {
+            "values": [
+                {"customerAttributeId": sso.pk, "value": True},
+                {"customerAttributeId": sso.pk, "value": "yes"},
+            ]
+        },
+        key,
+    )
 
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR" and error["field"] == "values"
-    assert error["details"] == [{
-        "index": 1, "field": "value",
-        "message": "attribute 'sso_enabled' of task 'Enable SSO': expected BOOLEAN, got string 'yes'",
-    }]
+    assert error["details"] == [
+        {
+            "index": 1,
+            "field": "value",
+            "message": "attribute 'sso_enabled' of task 'Enable SSO': expected BOOLEAN, got string 'yes'",
+        }
+    ]
     assert not CustomerTelemetryValue.objects.exists()
 
 
@@ -100,8 +149,10 @@ def test_per_item_errors_answer_400_and_store_nothing(client, key, sso):
         ("[1, 2]", 'the body must be a JSON object: {"batchId": ..., "values": [...]}'),
         ('{"batchId": "x"}', "values must be a list of telemetry values"),
         ('{"values": []}', "values is empty: send at least one telemetry value"),
-        ('{"values": [{"customerAttributeId": 1, "value": 1}], "batchId": 7}',
-         "batchId must be a string of at most 100 characters"),
+        (
+            '{"values": [{"customerAttributeId": 1, "value": 1}], "batchId": 7}',
+            "batchId must be a string of at most 100 characters",
+        ),
         ("[" * 100000 + "]" * 100000, "the body is not valid JSON"),
         (b"\xff\xfe", "the body is not valid JSON"),
     ],
@@ -121,8 +172,12 @@ def test_malformed_bodies_answer_400_without_internals(client, key, body, messag
 def test_without_a_valid_key_401(client, key, sso, header):
     headers = {"HTTP_AUTHORIZATION": header.format(key=key)} if header else {}
 
-    response = client.post(URL, data=json.dumps({"values": [{"customerAttributeId": sso.pk, "value": True}]}),
-                           content_type="application/json", **headers)
+    response = client.post(
+        URL,
+        data=json.dumps({"values": [{"customerAttributeId": sso.pk, "value": True}]}),
+        content_type="application/json",
+        **headers,
+    )
 
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHENTICATED"
@@ -142,10 +197,17 @@ def test_revoked_key_401(client, key, sso, admin_user):
 def test_key_of_customer_a_writing_to_customer_b_gets_403_and_nothing_is_stored(client, key, sso, other_plan):
     _, (theirs,) = add_task(other_plan, attr("sso_enabled"), name="Enable SSO")
 
-    response = post(client, {"batchId": "sneaky", "values": [
-        {"customerAttributeId": sso.pk, "value": True},
-        {"customerAttributeId": theirs.pk, "value": True},
-    ]}, key)
+    response = post(
+        client,
+        {
+            "batchId": "sneaky",
+            "values": [
+                {"customerAttributeId": sso.pk, "value": True},
+                {"customerAttributeId": theirs.pk, "value": True},
+            ],
+        },
+        key,
+    )
 
     assert response.status_code == 403
     error = response.json()["error"]
@@ -164,8 +226,20 @@ def test_unknown_attribute_and_foreign_plan_answer_the_same_403(client, key, oth
 
     foreign = post(client, {"values": [{"customerAttributeId": theirs.pk, "value": True}]}, key).json()["error"]
     missing = post(client, {"values": [{"customerAttributeId": unknown, "value": True}]}, key).json()["error"]
-    by_name = post(client, {"values": [{"adoptionPlanId": other_plan.pk, "taskName": "Enable SSO",
-                                        "attributeName": "sso_enabled", "value": True}]}, key)
+    by_name = post(
+        client,
+        {
+            "values": [
+                {
+                    "adoptionPlanId": other_plan.pk,
+                    "taskName": "Enable SSO",
+                    "attributeName": "sso_enabled",
+                    "value": True,
+                }
+            ]
+        },
+        key,
+    )
 
     assert foreign["message"] == f"item 0: customer telemetry attribute '{theirs.pk}' not found; nothing was stored"
     assert missing["message"] == f"item 0: customer telemetry attribute '{unknown}' not found; nothing was stored"
@@ -218,8 +292,9 @@ def test_unexpected_failure_answers_500_without_internals(client, key, sso):
         response = post(client, {"values": [{"customerAttributeId": sso.pk, "value": True}]}, key)
 
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "INTERNAL_ERROR",
-                                         "message": "the request could not be processed; nothing was stored"}}
+    assert response.json() == {
+        "error": {"code": "INTERNAL_ERROR", "message": "the request could not be processed; nothing was stored"}
+    }
 
 
 # --- API keys ----------------------------------------------------------------------------------

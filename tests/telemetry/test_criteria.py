@@ -530,9 +530,7 @@ def test_validate_value_rejects(value, data_type, message):
     result = validate_value(value, data_type)
     assert result is not None
     if message is None:  # the TIMESTAMP message names the accepted forms and what was received
-        assert result.startswith(
-            "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got "
-        )
+        assert result.startswith("expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got ")
     else:
         assert result == message
 
@@ -616,18 +614,14 @@ timestamps = st.one_of(
     st.datetimes(
         min_value=datetime(2023, 1, 1),
         max_value=datetime(2025, 1, 1),
-        timezones=st.sampled_from(
-            [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
-        ),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]),
     ).map(datetime.isoformat),
     st.dates(min_value=datetime(2023, 1, 1).date(), max_value=datetime(2025, 1, 1).date()).map(str),
 )
 scalars = st.booleans() | numbers | texts
 json_values = st.recursive(
     st.none() | scalars | timestamps,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=3)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=3),
     max_leaves=10,
 )
 non_null_json = json_values.filter(lambda v: v is not None)
@@ -789,9 +783,7 @@ BAD_REGEXES = ["(", "[a-", "*x", "a{2,1}", "(?P<1>a)"]
 
 def broken_leaves(data_type):
     unknown_op = st.text(min_size=1, max_size=8).filter(lambda op: op not in ALL_OPS)
-    extra_key = st.text(min_size=1, max_size=6).filter(
-        lambda k: k not in LEAF_KEYS and k not in COMPOSITE_KEYS
-    )
+    extra_key = st.text(min_size=1, max_size=6).filter(lambda k: k not in LEAF_KEYS and k not in COMPOSITE_KEYS)
     options = [
         st.builds(lambda op, leaf: {**leaf, "op": op}, unknown_op, LEAVES[data_type]),
         st.builds(lambda key, leaf: {**leaf, key: 1}, extra_key, LEAVES[data_type]),
@@ -822,9 +814,7 @@ def test_broken_criteria_are_rejected_at_their_path(case, value):
     data_type, criterion, prefix, valid = case
     errors = validate_criterion(criterion, data_type)
     assert errors
-    assert all(
-        e.path == prefix or e.path.startswith(prefix + ".") or e.path.startswith(prefix + "[") for e in errors
-    )
+    assert all(e.path == prefix or e.path.startswith(prefix + ".") or e.path.startswith(prefix + "[") for e in errors)
     with pytest.raises(CriteriaValidationError):
         check_criterion(criterion, data_type)
     assert ev(criterion, data_type, value) is False
@@ -842,15 +832,11 @@ garbage_scalars = st.one_of(
     st.datetimes(),
     st.just(object()),
 )
-garbage_keys = (
-    st.sampled_from(list(LEAF_KEYS) + list(COMPOSITE_KEYS)) | st.text(max_size=4) | st.integers(0, 3)
-)
+garbage_keys = st.sampled_from(list(LEAF_KEYS) + list(COMPOSITE_KEYS)) | st.text(max_size=4) | st.integers(0, 3)
 garbage = st.recursive(
     garbage_scalars,
     lambda children: (
-        st.lists(children, max_size=3)
-        | st.tuples(children)
-        | st.dictionaries(garbage_keys, children, max_size=4)
+        st.lists(children, max_size=3) | st.tuples(children) | st.dictionaries(garbage_keys, children, max_size=4)
     ),
     max_leaves=12,
 )

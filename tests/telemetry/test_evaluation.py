@@ -87,33 +87,49 @@ def test_telemetry_owned_task_moves_to_done_with_history_evidence_and_totals(pla
     assert sso.is_met and users.is_met and sso.last_checked_at == NOW
 
     entry = TaskStatusChange.objects.get(customer_task=task)
-    assert (entry.from_status, entry.to_status, entry.source, entry.actor) == ("NOT_STARTED", "DONE", "TELEMETRY",
-                                                                             "telemetry")
+    assert (entry.from_status, entry.to_status, entry.source, entry.actor) == (
+        "NOT_STARTED",
+        "DONE",
+        "TELEMETRY",
+        "telemetry",
+    )
     assert entry.evidence["batchId"] == "b-1"
     assert entry.evidence["computedStatus"] == "DONE"
     assert entry.evidence["attributes"] == [
         {
-            "customerAttributeId": str(sso.pk), "name": "sso_enabled", "dataType": "BOOLEAN", "isRequired": True,
-            "hasValue": True, "value": True, "observedAt": (NOW - timedelta(hours=1)).isoformat(),
-            "criterion": "sso_enabled is true", "isMet": True,
+            "customerAttributeId": str(sso.pk),
+            "name": "sso_enabled",
+            "dataType": "BOOLEAN",
+            "isRequired": True,
+            "hasValue": True,
+            "value": True,
+            "observedAt": (NOW - timedelta(hours=1)).isoformat(),
+            "criterion": "sso_enabled is true",
+            "isMet": True,
         },
         {
-            "customerAttributeId": str(users.pk), "name": "active_users", "dataType": "NUMBER", "isRequired": True,
-            "hasValue": True, "value": 150, "observedAt": (NOW - timedelta(hours=2)).isoformat(),
-            "criterion": "active_users ≥ 100", "isMet": True,
+            "customerAttributeId": str(users.pk),
+            "name": "active_users",
+            "dataType": "NUMBER",
+            "isRequired": True,
+            "hasValue": True,
+            "value": 150,
+            "observedAt": (NOW - timedelta(hours=2)).isoformat(),
+            "criterion": "active_users ≥ 100",
+            "isMet": True,
         },
     ]
     plan.refresh_from_db()
     assert (plan.total_tasks, plan.completed_tasks) == (2, 1)
     assert (plan.total_weight, plan.completed_weight, plan.progress_percentage) == (
-        Decimal("4.00"), Decimal("3.00"), Decimal("75.00")
+        Decimal("4.00"),
+        Decimal("3.00"),
+        Decimal("75.00"),
     )
 
 
 def test_missing_value_is_never_met_and_records_evidence_without_value(plan):
-    task, (sso, users) = add_task(
-        plan, attr("sso_enabled"), attr("active_users", DataType.NUMBER, {}, required=False)
-    )
+    task, (sso, users) = add_task(plan, attr("sso_enabled"), attr("active_users", DataType.NUMBER, {}, required=False))
     CustomerTelemetryValueFactory(customer_attribute=sso, value=True, observed_at=NOW)
 
     changes = evaluate_customer_tasks(task_ids=[task.pk], now=NOW)
@@ -124,8 +140,14 @@ def test_missing_value_is_never_met_and_records_evidence_without_value(plan):
     assert users.is_met is False and users.last_checked_at == NOW
     evidence = TaskStatusChange.objects.get(customer_task=task).evidence
     assert evidence["attributes"][1] == {
-        "customerAttributeId": str(users.pk), "name": "active_users", "dataType": "NUMBER", "isRequired": False,
-        "hasValue": False, "value": None, "observedAt": None, "criterion": "active_users has any value",
+        "customerAttributeId": str(users.pk),
+        "name": "active_users",
+        "dataType": "NUMBER",
+        "isRequired": False,
+        "hasValue": False,
+        "value": None,
+        "observedAt": None,
+        "criterion": "active_users has any value",
         "isMet": False,
     }
 
@@ -172,10 +194,13 @@ def test_telemetry_done_task_regresses_when_criteria_stop_holding(plan):
     assert task.completed_at is None and task.completed_by == ""
     plan.refresh_from_db()
     assert (plan.completed_tasks, plan.completed_weight, plan.progress_percentage) == (
-        0, Decimal("0.00"), Decimal("0.00")
+        0,
+        Decimal("0.00"),
+        Decimal("0.00"),
     )
     assert list(TaskStatusChange.objects.filter(customer_task=task).values_list("from_status", "to_status")) == [
-        ("NOT_STARTED", "DONE"), ("DONE", "NOT_STARTED")
+        ("NOT_STARTED", "DONE"),
+        ("DONE", "NOT_STARTED"),
     ]
 
 
@@ -318,8 +343,10 @@ def test_reset_without_active_attributes_is_a_validation_error_and_changes_nothi
 
 def test_time_based_tasks_are_found_in_nested_criteria(plan):
     nested, _ = add_task(
-        plan, attr("j", DataType.JSON, {"all": [{"op": "exists"}, {"not": {"op": "within_days", "value": 3,
-                                                                             "path": "last"}}]})
+        plan,
+        attr(
+            "j", DataType.JSON, {"all": [{"op": "exists"}, {"not": {"op": "within_days", "value": 3, "path": "last"}}]}
+        ),
     )
     plain, _ = add_task(plan, attr("t", DataType.TIMESTAMP, {"op": "within_days", "value": 7}))
     add_task(plan, attr("n", DataType.NUMBER, {"op": "gt", "value": 1}))

@@ -26,8 +26,9 @@ def test_attribute_freshness_is_the_observed_time_of_its_latest_value(plan, admi
     _, (sso,) = add_task(plan, attr("sso"))
     assert attribute_freshness(sso, now=NOW).never_seen
 
-    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True,
-                                               "observedAt": "2024-05-31T12:00:00Z"}])
+    telemetry_ingest(
+        actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True, "observedAt": "2024-05-31T12:00:00Z"}]
+    )
     sso.refresh_from_db()
 
     freshness = attribute_freshness(sso, now=NOW)
@@ -37,10 +38,14 @@ def test_attribute_freshness_is_the_observed_time_of_its_latest_value(plan, admi
 
 
 def test_stalest_required_attribute_never_seen_first_then_oldest(plan):
-    _, (fresh, stale) = add_task(plan, attr("fresh", last_seen_at=NOW),
-                                 attr("stale", last_seen_at=NOW - timedelta(days=9)))
-    add_task(plan, attr("optional", required=False, last_seen_at=NOW - timedelta(days=90)),
-             attr("req", last_seen_at=NOW - timedelta(days=1)))
+    _, (fresh, stale) = add_task(
+        plan, attr("fresh", last_seen_at=NOW), attr("stale", last_seen_at=NOW - timedelta(days=9))
+    )
+    add_task(
+        plan,
+        attr("optional", required=False, last_seen_at=NOW - timedelta(days=90)),
+        attr("req", last_seen_at=NOW - timedelta(days=1)),
+    )
 
     # an optional attribute of a task that marks others as required does not count
     assert plan_stalest_required_attribute(plan) == stale
@@ -50,8 +55,11 @@ def test_stalest_required_attribute_never_seen_first_then_oldest(plan):
 
 
 def test_when_no_attribute_is_required_all_count(plan):
-    _, (a, b) = add_task(plan, attr("a", required=False, last_seen_at=NOW),
-                         attr("b", required=False, last_seen_at=NOW - timedelta(days=3)))
+    _, (a, b) = add_task(
+        plan,
+        attr("a", required=False, last_seen_at=NOW),
+        attr("b", required=False, last_seen_at=NOW - timedelta(days=3)),
+    )
 
     assert plan_stalest_required_attribute(plan) == b
 

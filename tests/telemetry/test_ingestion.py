@@ -23,8 +23,14 @@ pytestmark = pytest.mark.django_db
 B, N, S, T, J = DataType.BOOLEAN, DataType.NUMBER, DataType.STRING, DataType.TIMESTAMP, DataType.JSON
 _RECENT = (datetime.now(UTC) - timedelta(days=2)).isoformat()
 _OLD = (datetime.now(UTC) - timedelta(days=30)).isoformat()
-DOC = {"sso": {"enabled": True, "provider": "Okta"}, "seats": 120, "modules": ["vpn", "dlp"],
-       "last_audit": _RECENT, "nothing": None, "items": [{"name": "first"}]}
+DOC = {
+    "sso": {"enabled": True, "provider": "Okta"},
+    "seats": 120,
+    "modules": ["vpn", "dlp"],
+    "last_audit": _RECENT,
+    "nothing": None,
+    "items": [{"name": "first"}],
+}
 THREE_DEEP = {
     "all": [
         {"any": [{"not": {"op": "lt", "value": 10}}, {"all": [{"op": "eq", "value": 3}, {"op": "exists"}]}]},
@@ -90,12 +96,38 @@ CASES = [
     (N, THREE_DEEP, 50, True),
     (N, THREE_DEEP, 5, False),
     (N, THREE_DEEP, 2000, False),
-    (J, {"any": [{"op": "eq", "value": "x", "path": "a"}, {"all": [{"op": "gt", "value": 100, "path": "seats"},
-                                                                   {"not": {"op": "contains", "value": "vpn",
-                                                                            "path": "modules"}}]}]}, DOC, False),
-    (J, {"any": [{"op": "eq", "value": "x", "path": "a"}, {"all": [{"op": "gt", "value": 100, "path": "seats"},
-                                                                   {"not": {"op": "contains", "value": "casb",
-                                                                            "path": "modules"}}]}]}, DOC, True),
+    (
+        J,
+        {
+            "any": [
+                {"op": "eq", "value": "x", "path": "a"},
+                {
+                    "all": [
+                        {"op": "gt", "value": 100, "path": "seats"},
+                        {"not": {"op": "contains", "value": "vpn", "path": "modules"}},
+                    ]
+                },
+            ]
+        },
+        DOC,
+        False,
+    ),
+    (
+        J,
+        {
+            "any": [
+                {"op": "eq", "value": "x", "path": "a"},
+                {
+                    "all": [
+                        {"op": "gt", "value": 100, "path": "seats"},
+                        {"not": {"op": "contains", "value": "casb", "path": "modules"}},
+                    ]
+                },
+            ]
+        },
+        DOC,
+        True,
+    ),
     (S, {"all": []}, "anything", True),
     (S, {"any": []}, "anything", False),
 ]
@@ -122,8 +154,13 @@ def test_result_lists_stored_values_and_status_changes(plan, admin_user):
     result = telemetry_ingest(
         actor=admin_user,
         items=[
-            {"customerAttributeId": str(sso.pk), "value": True, "observedAt": observed, "source": "okta",
-             "notes": "from the IdP"},
+            {
+                "customerAttributeId": str(sso.pk),
+                "value": True,
+                "observedAt": observed,
+                "source": "okta",
+                "notes": "from the IdP",
+            },
             {"customerAttributeId": users.pk, "value": 3},
         ],
         batch_id="b-1",
@@ -131,7 +168,8 @@ def test_result_lists_stored_values_and_status_changes(plan, admin_user):
 
     stored = list(CustomerTelemetryValue.objects.order_by("pk"))
     assert [(v.customer_attribute_id, v.value, v.source, v.notes, v.batch_id) for v in stored] == [
-        (sso.pk, True, "okta", "from the IdP", "b-1"), (users.pk, 3, "api", "", "b-1")
+        (sso.pk, True, "okta", "from the IdP", "b-1"),
+        (users.pk, 3, "api", "", "b-1"),
     ]
     assert stored[0].observed_at == datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
     assert abs(stored[1].observed_at - timezone.now()) < timedelta(seconds=30)  # default: received time
@@ -139,12 +177,23 @@ def test_result_lists_stored_values_and_status_changes(plan, admin_user):
     answer = result.as_dict()
     assert answer["batchId"] == "b-1" and answer["stored"] == 2 and answer["replayed"] is False
     assert answer["values"][0] == {
-        "id": str(stored[0].pk), "customerAttributeId": str(sso.pk), "value": True,
-        "observedAt": "2024-05-01T08:30:00+00:00", "source": "okta", "notes": "from the IdP", "batchId": "b-1",
+        "id": str(stored[0].pk),
+        "customerAttributeId": str(sso.pk),
+        "value": True,
+        "observedAt": "2024-05-01T08:30:00+00:00",
+        "source": "okta",
+        "notes": "from the IdP",
+        "batchId": "b-1",
     }
     assert answer["statusChanges"] == [
-        {"customerTaskId": str(task.pk), "adoptionPlanId": str(plan.pk), "taskName": "SSO",
-         "fromStatus": "NOT_STARTED", "toStatus": "IN_PROGRESS", "source": "TELEMETRY"}
+        {
+            "customerTaskId": str(task.pk),
+            "adoptionPlanId": str(plan.pk),
+            "taskName": "SSO",
+            "fromStatus": "NOT_STARTED",
+            "toStatus": "IN_PROGRESS",
+            "source": "TELEMETRY",
+        }
     ]
     entry = TaskStatusChange.objects.get(customer_task=task)
     assert entry.evidence["batchId"] == "b-1" and entry.evidence["channel"] == "api"
@@ -154,17 +203,21 @@ def test_audit_entry_per_batch_and_freshness(plan, admin_user):
     _, (sso,) = add_task(plan, attr("sso"))
     telemetry_ingest(
         actor=admin_user,
-        items=[{"customerAttributeId": sso.pk, "value": True, "observedAt": "2024-05-02T00:00:00Z"},
-               {"customerAttributeId": sso.pk, "value": False, "observedAt": "2024-05-01T00:00:00Z"}],
-        batch_id="first", channel="graphql",
+        items=[
+            {"customerAttributeId": sso.pk, "value": True, "observedAt": "2024-05-02T00:00:00Z"},
+            {"customerAttributeId": sso.pk, "value": False, "observedAt": "2024-05-01T00:00:00Z"},
+        ],
+        batch_id="first",
+        channel="graphql",
     )
     sso.refresh_from_db()
     assert sso.last_seen_at == datetime(2024, 5, 2, tzinfo=UTC)
     assert sso.is_met is True  # the later observation wins, whatever the order of the items
 
     # a late arrival of an older observation neither moves freshness back nor becomes "latest"
-    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": False,
-                                               "observedAt": "2024-04-01"}])
+    telemetry_ingest(
+        actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": False, "observedAt": "2024-04-01"}]
+    )
     sso.refresh_from_db()
     assert sso.last_seen_at == datetime(2024, 5, 2, tzinfo=UTC) and sso.is_met is True
 
@@ -181,9 +234,12 @@ def test_audit_entry_per_batch_and_freshness(plan, admin_user):
 def test_attribute_can_be_named_by_plan_task_and_attribute_names(plan, admin_user):
     task, (sso,) = add_task(plan, attr("sso_enabled"), name="Enable SSO")
 
-    telemetry_ingest(actor=admin_user, items=[
-        {"adoptionPlanId": str(plan.pk), "taskName": "Enable SSO", "attributeName": "sso_enabled", "value": True}
-    ])
+    telemetry_ingest(
+        actor=admin_user,
+        items=[
+            {"adoptionPlanId": str(plan.pk), "taskName": "Enable SSO", "attributeName": "sso_enabled", "value": True}
+        ],
+    )
 
     assert CustomerTelemetryValue.objects.get().customer_attribute == sso
     task.refresh_from_db()
@@ -195,24 +251,28 @@ def test_task_name_that_is_not_unique_lists_the_candidates(plan, admin_user):
     two, _ = add_task(plan, attr("sso"), name="Twice")
 
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, items=[
-            {"adoptionPlanId": plan.pk, "taskName": "Twice", "attributeName": "sso", "value": True}
-        ])
+        telemetry_ingest(
+            actor=admin_user,
+            items=[{"adoptionPlanId": plan.pk, "taskName": "Twice", "attributeName": "sso", "value": True}],
+        )
 
-    assert err.value.details == [{
-        "index": 0, "field": "taskName",
-        "message": f"task name 'Twice' is not unique in adoption plan {plan.pk}: customer tasks {one.pk}, {two.pk}; "
-                   "name the attribute by customerAttributeId instead",
-    }]
+    assert err.value.details == [
+        {
+            "index": 0,
+            "field": "taskName",
+            "message": f"task name 'Twice' is not unique in adoption plan {plan.pk}: customer tasks {one.pk}, {two.pk}; "
+            "name the attribute by customerAttributeId instead",
+        }
+    ]
     assert not CustomerTelemetryValue.objects.exists()
 
 
 def test_values_for_archived_tasks_are_accepted_and_kept(plan, admin_user):
     task, (sso,) = add_task(plan, attr("sso"), name="Gone", is_archived=True)
 
-    telemetry_ingest(actor=admin_user, items=[
-        {"adoptionPlanId": plan.pk, "taskName": "Gone", "attributeName": "sso", "value": True}
-    ])
+    telemetry_ingest(
+        actor=admin_user, items=[{"adoptionPlanId": plan.pk, "taskName": "Gone", "attributeName": "sso", "value": True}]
+    )
 
     assert CustomerTelemetryValue.objects.get().customer_attribute == sso
     plan.refresh_from_db()
@@ -221,13 +281,20 @@ def test_values_for_archived_tasks_are_accepted_and_kept(plan, admin_user):
 
 def test_incomplete_name_reference_names_what_is_missing(plan, admin_user):
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, items=[{"adoptionPlanId": plan.pk, "taskName": "x", "value": 1},
-                                                  {"value": 1}])
+        telemetry_ingest(
+            actor=admin_user, items=[{"adoptionPlanId": plan.pk, "taskName": "x", "value": 1}, {"value": 1}]
+        )
     assert err.value.details == [
-        {"index": 0, "field": "attributeName",
-         "message": "attributeName is required when the attribute is named by plan, task and attribute names"},
-        {"index": 1, "field": "customerAttributeId",
-         "message": "name the attribute: customerAttributeId, or adoptionPlanId, taskName and attributeName"},
+        {
+            "index": 0,
+            "field": "attributeName",
+            "message": "attributeName is required when the attribute is named by plan, task and attribute names",
+        },
+        {
+            "index": 1,
+            "field": "customerAttributeId",
+            "message": "name the attribute: customerAttributeId, or adoptionPlanId, taskName and attributeName",
+        },
     ]
 
 
@@ -236,13 +303,17 @@ def test_key_scope_answers_the_same_for_unknown_and_foreign_attributes(plan, oth
     _, (theirs,) = add_task(other_plan, attr("sso"))
 
     with pytest.raises(Forbidden) as err:
-        telemetry_ingest(actor=admin_user, customer=customer, items=[
-            {"customerAttributeId": mine.pk, "value": True},
-            {"customerAttributeId": theirs.pk, "value": True},
-            {"customerAttributeId": 987654, "value": True},
-            {"customerAttributeId": "not-an-id", "value": True},
-            {"adoptionPlanId": other_plan.pk, "taskName": "x", "attributeName": "sso", "value": True},
-        ])
+        telemetry_ingest(
+            actor=admin_user,
+            customer=customer,
+            items=[
+                {"customerAttributeId": mine.pk, "value": True},
+                {"customerAttributeId": theirs.pk, "value": True},
+                {"customerAttributeId": 987654, "value": True},
+                {"customerAttributeId": "not-an-id", "value": True},
+                {"adoptionPlanId": other_plan.pk, "taskName": "x", "attributeName": "sso", "value": True},
+            ],
+        )
 
     assert err.value.code == "FORBIDDEN"
     foreign = f"customer telemetry attribute '{theirs.pk}' not found"
@@ -263,8 +334,9 @@ def test_user_scope_answers_not_found_for_invisible_attributes(plan, other_plan,
     customer.assigned_users.add(csm)
 
     with pytest.raises(NotFound) as err:
-        telemetry_ingest(actor=csm, allowed_customer_ids=[customer.pk],
-                         items=[{"customerAttributeId": theirs.pk, "value": True}])
+        telemetry_ingest(
+            actor=csm, allowed_customer_ids=[customer.pk], items=[{"customerAttributeId": theirs.pk, "value": True}]
+        )
 
     assert err.value.details == [
         {"index": 0, "field": "customerAttributeId", "message": f"customer telemetry attribute '{theirs.pk}' not found"}
@@ -278,8 +350,11 @@ def test_user_scope_accepts_a_values_queryset_of_visible_customers(plan, custome
     customer.assigned_users.add(csm)
     _, (sso,) = add_task(plan, attr("sso"))
 
-    telemetry_ingest(actor=csm, allowed_customer_ids=customer_ids_visible_to(csm),
-                     items=[{"customerAttributeId": sso.pk, "value": True}])
+    telemetry_ingest(
+        actor=csm,
+        allowed_customer_ids=customer_ids_visible_to(csm),
+        items=[{"customerAttributeId": sso.pk, "value": True}],
+    )
 
     assert CustomerTelemetryValue.objects.count() == 1
 
@@ -295,10 +370,16 @@ def test_user_scope_accepts_a_values_queryset_of_visible_customers(plan, custome
         (B, "yes", "expected BOOLEAN, got string 'yes'"),
         (B, 1, "expected BOOLEAN, got number 1"),
         (S, 42, "expected STRING, got number 42"),
-        (T, "yesterday", "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string "
-                         "'yesterday'"),
-        (T, "2024-05-01T10:00:00", "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got "
-                                   "string '2024-05-01T10:00:00'"),
+        (
+            T,
+            "yesterday",
+            "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string 'yesterday'",
+        ),
+        (
+            T,
+            "2024-05-01T10:00:00",
+            "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string '2024-05-01T10:00:00'",
+        ),
         (J, None, "expected JSON, got null"),
         (N, None, "expected NUMBER, got null"),
     ],
@@ -319,19 +400,26 @@ def test_one_bad_item_rejects_the_whole_request(plan, admin_user):
     task, (sso, users) = add_task(plan, attr("sso"), attr("users", N, {"op": "gt", "value": 1}), name="T")
 
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, batch_id="b", items=[
-            {"customerAttributeId": sso.pk, "value": True},
-            {"customerAttributeId": users.pk, "value": "12"},
-            {"customerAttributeId": sso.pk, "value": True, "observedAt": "last tuesday"},
-            {"customerAttributeId": sso.pk},
-            "nonsense",
-        ])
+        telemetry_ingest(
+            actor=admin_user,
+            batch_id="b",
+            items=[
+                {"customerAttributeId": sso.pk, "value": True},
+                {"customerAttributeId": users.pk, "value": "12"},
+                {"customerAttributeId": sso.pk, "value": True, "observedAt": "last tuesday"},
+                {"customerAttributeId": sso.pk},
+                "nonsense",
+            ],
+        )
 
     assert err.value.code == "VALIDATION_ERROR"
     assert err.value.details == [
         {"index": 1, "field": "value", "message": "attribute 'users' of task 'T': expected NUMBER, got string '12'"},
-        {"index": 2, "field": "observedAt",
-         "message": "observedAt must be an ISO 8601 date-time like 2024-05-01T12:00:00Z, got 'last tuesday'"},
+        {
+            "index": 2,
+            "field": "observedAt",
+            "message": "observedAt must be an ISO 8601 date-time like 2024-05-01T12:00:00Z, got 'last tuesday'",
+        },
         {"index": 3, "field": "value", "message": "value is required"},
         {"index": 4, "field": "", "message": "each value must be an object, got str"},
     ]
@@ -347,8 +435,9 @@ def test_observed_at_in_the_future_is_rejected(plan, admin_user):
     future = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
 
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True,
-                                                   "observedAt": future.isoformat()}])
+        telemetry_ingest(
+            actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True, "observedAt": future.isoformat()}]
+        )
     assert err.value.details[0]["message"] == f"observedAt {future.isoformat()} is in the future"
 
 
@@ -423,16 +512,22 @@ def test_items_that_disagree_on_the_batch_id_are_refused(plan, admin_user):
     _, (sso,) = add_task(plan, attr("sso"))
 
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, items=[
-            {"customerAttributeId": sso.pk, "value": True, "batchId": "a"},
-            {"customerAttributeId": sso.pk, "value": True, "batchId": "b"},
-        ])
+        telemetry_ingest(
+            actor=admin_user,
+            items=[
+                {"customerAttributeId": sso.pk, "value": True, "batchId": "a"},
+                {"customerAttributeId": sso.pk, "value": True, "batchId": "b"},
+            ],
+        )
 
-    assert err.value.details == [{
-        "index": 1, "field": "batchId",
-        "message": "batchId 'b' differs from the request's batchId 'a': all values of a request carry the same "
-                   "batchId",
-    }]
+    assert err.value.details == [
+        {
+            "index": 1,
+            "field": "batchId",
+            "message": "batchId 'b' differs from the request's batchId 'a': all values of a request carry the same "
+            "batchId",
+        }
+    ]
     assert not CustomerTelemetryValue.objects.exists()
 
 
@@ -451,9 +546,14 @@ def test_a_batch_belongs_to_one_customer(plan, other_plan, admin_user):
     _, (theirs,) = add_task(other_plan, attr("sso"))
 
     with pytest.raises(ValidationFailed) as err:
-        telemetry_ingest(actor=admin_user, batch_id="mixed", items=[
-            {"customerAttributeId": mine.pk, "value": True}, {"customerAttributeId": theirs.pk, "value": True},
-        ])
+        telemetry_ingest(
+            actor=admin_user,
+            batch_id="mixed",
+            items=[
+                {"customerAttributeId": mine.pk, "value": True},
+                {"customerAttributeId": theirs.pk, "value": True},
+            ],
+        )
 
     assert err.value.details[0]["field"] == "batchId"
     assert not CustomerTelemetryValue.objects.exists()
@@ -466,23 +566,27 @@ def _world(plans, tasks_per_plan):
     """Plans of one customer, each task with two attributes, built in bulk."""
     first = AdoptionPlanFactory()
     customer = first.customer_product.customer
-    plan_list = [first] + [
-        AdoptionPlanFactory(customer_product__customer=customer) for _ in range(plans - 1)
-    ]
+    plan_list = [first] + [AdoptionPlanFactory(customer_product__customer=customer) for _ in range(plans - 1)]
     attributes = []
     for plan in plan_list:
         catalog = Task.objects.bulk_create(
-            [Task(product=plan.product, name=f"T{i}", license_level=LicenseLevel.ESSENTIAL) for i in
-             range(tasks_per_plan)]
+            [
+                Task(product=plan.product, name=f"T{i}", license_level=LicenseLevel.ESSENTIAL)
+                for i in range(tasks_per_plan)
+            ]
         )
         tasks = CustomerTask.objects.bulk_create(
-            [CustomerTask(adoption_plan=plan, original_task=t, name=t.name, license_level=1,
-                          weight=Decimal("1.00")) for t in catalog]
+            [
+                CustomerTask(adoption_plan=plan, original_task=t, name=t.name, license_level=1, weight=Decimal("1.00"))
+                for t in catalog
+            ]
         )
         attributes += CustomerTelemetryAttribute.objects.bulk_create(
-            [CustomerTelemetryAttribute(customer_task=t, name=n, data_type=dt, success_criteria=c, is_required=True)
-             for t in tasks
-             for n, dt, c in (("on", B, {"op": "eq", "value": True}), ("n", N, {"op": "gte", "value": 1}))]
+            [
+                CustomerTelemetryAttribute(customer_task=t, name=n, data_type=dt, success_criteria=c, is_required=True)
+                for t in tasks
+                for n, dt, c in (("on", B, {"op": "eq", "value": True}), ("n", N, {"op": "gte", "value": 1}))
+            ]
         )
     return customer, attributes
 
@@ -493,8 +597,14 @@ def _items(attributes, count):
     for i in range(count):
         attribute = attributes[i % len(attributes)]
         value = True if attribute.data_type == B else i
-        items.append({"customerAttributeId": str(attribute.pk), "value": value,
-                      "observedAt": (base + timedelta(minutes=i)).isoformat(), "source": "bench"})
+        items.append(
+            {
+                "customerAttributeId": str(attribute.pk),
+                "value": value,
+                "observedAt": (base + timedelta(minutes=i)).isoformat(),
+                "source": "bench",
+            }
+        )
     return items
 
 
@@ -520,9 +630,17 @@ def test_name_lookup_query_count_does_not_grow_with_the_number_of_values():
 
     def by_name(attributes):
         rows = CustomerTelemetryAttribute.objects.filter(pk__in=[a.pk for a in attributes]).select_related(
-            "customer_task")
-        return [{"adoptionPlanId": a.customer_task.adoption_plan_id, "taskName": a.customer_task.name,
-                 "attributeName": a.name, "value": True if a.data_type == B else 5} for a in rows]
+            "customer_task"
+        )
+        return [
+            {
+                "adoptionPlanId": a.customer_task.adoption_plan_id,
+                "taskName": a.customer_task.name,
+                "attributeName": a.name,
+                "value": True if a.data_type == B else 5,
+            }
+            for a in rows
+        ]
 
     small_items, large_items = by_name(small), by_name(large)
     with CaptureQueriesContext(connection) as few:

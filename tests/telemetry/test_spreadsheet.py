@@ -32,25 +32,37 @@ OBSERVED = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 def world(plan):
     """A plan with one attribute of every type, some with values; an archived task and an inactive attribute."""
     sso_task, (sso, users) = add_task(
-        plan, attr("sso_enabled"), attr("active_users", DataType.NUMBER, {"op": "gte", "value": 100}),
-        name="Enable SSO", sequence_number=1,
+        plan,
+        attr("sso_enabled"),
+        attr("active_users", DataType.NUMBER, {"op": "gte", "value": 100}),
+        name="Enable SSO",
+        sequence_number=1,
     )
     misc_task, (region, login, config) = add_task(
         plan,
         attr("region", DataType.STRING, {"op": "in", "value": ["eu", "us"]}),
         attr("last_login", DataType.TIMESTAMP, {"op": "after", "value": "2024-01-01"}),
         attr("config", DataType.JSON, {"op": "eq", "value": True, "path": "mfa.on"}),
-        name="Configure", sequence_number=2,
+        name="Configure",
+        sequence_number=2,
     )
     add_task(plan, attr("gone"), name="Archived", is_archived=True, sequence_number=3)
     add_task(plan, attr("retired", is_active=False), name="Retired attr", sequence_number=4)
     CustomerTelemetryValueFactory(customer_attribute=sso, value=True, observed_at=OBSERVED, source="idp", notes="ok")
     CustomerTelemetryValueFactory(customer_attribute=users, value=42, observed_at=OBSERVED)
     CustomerTelemetryValueFactory(customer_attribute=region, value="=cmd|' /C calc'!A0", observed_at=OBSERVED)
-    CustomerTelemetryValueFactory(customer_attribute=config, value={"mfa": {"on": True}, "n": [1, 2]},
-                                  observed_at=OBSERVED)
-    return {"sso_task": sso_task, "misc_task": misc_task, "sso": sso, "users": users, "region": region,
-            "login": login, "config": config}
+    CustomerTelemetryValueFactory(
+        customer_attribute=config, value={"mfa": {"on": True}, "n": [1, 2]}, observed_at=OBSERVED
+    )
+    return {
+        "sso_task": sso_task,
+        "misc_task": misc_task,
+        "sso": sso,
+        "users": users,
+        "region": region,
+        "login": login,
+        "config": config,
+    }
 
 
 def csv_rows(data: bytes) -> list[dict]:
@@ -72,14 +84,25 @@ def test_csv_export_has_one_row_per_active_attribute_with_criterion_latest_value
     rows = csv_rows(telemetry_template_export(plan=plan, fmt="csv"))
 
     assert [(r["taskName"], r["attributeName"]) for r in rows] == [
-        ("Enable SSO", "sso_enabled"), ("Enable SSO", "active_users"),
-        ("Configure", "region"), ("Configure", "last_login"), ("Configure", "config"),
+        ("Enable SSO", "sso_enabled"),
+        ("Enable SSO", "active_users"),
+        ("Configure", "region"),
+        ("Configure", "last_login"),
+        ("Configure", "config"),
     ]
     assert rows[0] == {
-        "customerAttributeId": str(world["sso"].pk), "adoptionPlanId": str(plan.pk), "taskName": "Enable SSO",
-        "attributeName": "sso_enabled", "dataType": "BOOLEAN", "required": "true",
-        "criterion": "sso_enabled is true", "value": "true", "observedAt": "2024-05-01T09:30:00+00:00",
-        "met": "false", "lastSource": "idp", "notes": "",
+        "customerAttributeId": str(world["sso"].pk),
+        "adoptionPlanId": str(plan.pk),
+        "taskName": "Enable SSO",
+        "attributeName": "sso_enabled",
+        "dataType": "BOOLEAN",
+        "required": "true",
+        "criterion": "sso_enabled is true",
+        "value": "true",
+        "observedAt": "2024-05-01T09:30:00+00:00",
+        "met": "false",
+        "lastSource": "idp",
+        "notes": "",
     }
     assert rows[1]["criterion"] == "active_users ≥ 100" and rows[1]["value"] == "42"
     assert rows[3]["value"] == "" and rows[3]["observedAt"] == ""  # never seen
@@ -115,14 +138,18 @@ def test_re_uploading_an_export_stores_nothing_new(world, plan, admin_user, fmt)
     exported = telemetry_template_export(plan=plan, fmt=fmt)
     before = CustomerTelemetryValue.objects.count()
 
-    result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=exported,
-                                     filename=f"template.{fmt}")
+    result = telemetry_import_commit(
+        actor=admin_user, plan_or_customer_scope=plan, file=exported, filename=f"template.{fmt}"
+    )
 
     assert result.stored == 0 and result.ingest is None
     assert CustomerTelemetryValue.objects.count() == before
     assert [s["reason"] for s in result.preview.skipped] == [
-        "same as the latest stored value", "same as the latest stored value", "same as the latest stored value",
-        "blank value", "same as the latest stored value",
+        "same as the latest stored value",
+        "same as the latest stored value",
+        "same as the latest stored value",
+        "blank value",
+        "same as the latest stored value",
     ]
 
 
@@ -130,8 +157,9 @@ def test_import_preview_lists_status_changes_and_stores_nothing(world, plan, adm
     rows = csv_rows(telemetry_template_export(plan=plan, fmt="csv"))
     rows[1].update(value="150", observedAt="")  # active_users 150: Enable SSO becomes DONE
 
-    preview = telemetry_import_preview(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows),
-                                       filename="t.csv")
+    preview = telemetry_import_preview(
+        actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv"
+    )
 
     assert preview.ok and preview.errors == []
     assert [(r.row, r.attribute, r.value) for r in preview.to_store] == [(3, world["users"], 150)]
@@ -151,8 +179,9 @@ def test_import_commit_changes_status_with_source_telemetry_naming_the_batch(wor
     rows[1].update(value="150", observedAt="2024-05-02T00:00:00Z", notes="from the sheet")
     rows[3].update(value="2024-04-30")
 
-    result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows),
-                                     filename="t.csv", batch_id="import-1")
+    result = telemetry_import_commit(
+        actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv", batch_id="import-1"
+    )
 
     assert result.stored == 2
     users = CustomerTelemetryValue.objects.get(customer_attribute=world["users"], value=150)
@@ -167,8 +196,9 @@ def test_import_commit_changes_status_with_source_telemetry_naming_the_batch(wor
     audit = AuditLog.objects.get(action="telemetry.import")
     assert audit.details["filename"] == "t.csv" and audit.details["stored"] == 2 and audit.object_id == "import-1"
 
-    again = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows),
-                                    filename="t.csv", batch_id="import-1")
+    again = telemetry_import_commit(
+        actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv", batch_id="import-1"
+    )
     assert again.ingest.replayed is True and CustomerTelemetryValue.objects.count() == 6
 
 
@@ -182,15 +212,19 @@ def test_import_file_with_one_bad_row_stores_nothing_and_names_the_row(world, pl
         telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv")
 
     assert err.value.details == [
-        {"row": 6, "field": "value", "message": "attribute 'config' of task 'Configure': expected JSON text, got text "
-                                                "'{not json'"},
+        {
+            "row": 6,
+            "field": "value",
+            "message": "attribute 'config' of task 'Configure': expected JSON text, got text '{not json'",
+        },
     ]
     assert err.value.message.startswith("1 row(s) have errors (row 6: ")
     assert CustomerTelemetryValue.objects.count() == 4
     assert not TaskStatusChange.objects.exists() and not AuditLog.objects.exists()
 
-    preview = telemetry_import_preview(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows),
-                                       filename="t.csv")
+    preview = telemetry_import_preview(
+        actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv"
+    )
     assert not preview.ok and [e["row"] for e in preview.errors] == [6] and preview.status_changes == []
 
 
@@ -201,8 +235,7 @@ def test_manual_status_is_kept_through_import(world, plan, admin_user):
     rows = csv_rows(telemetry_template_export(plan=plan, fmt="csv"))
     rows[1].update(value="500", observedAt="")
 
-    result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows),
-                                     filename="t.csv")
+    result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=to_csv(rows), filename="t.csv")
 
     assert result.stored == 1 and result.status_changes == []
     task.refresh_from_db()
@@ -225,14 +258,16 @@ def _sheet(rows: list[list], header=("customerAttributeId", "value", "observedAt
 
 
 def test_xlsx_cells_are_converted_to_the_attribute_type(world, plan, admin_user):
-    data = _sheet([
-        [world["sso"].pk, "Yes", None],
-        [world["users"].pk, 150.0, datetime(2024, 5, 3, 8, 0)],
-        [world["region"].pk, 42, None],
-        [world["login"].pk, datetime(2024, 4, 2), None],
-        [world["config"].pk, '{"mfa": {"on": false}}', None],
-        [world["users"].pk, "  ", None],
-    ])
+    data = _sheet(
+        [
+            [world["sso"].pk, "Yes", None],
+            [world["users"].pk, 150.0, datetime(2024, 5, 3, 8, 0)],
+            [world["region"].pk, 42, None],
+            [world["login"].pk, datetime(2024, 4, 2), None],
+            [world["config"].pk, '{"mfa": {"on": false}}', None],
+            [world["users"].pk, "  ", None],
+        ]
+    )
 
     result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=data, filename="x.xlsx")
 
@@ -253,8 +288,11 @@ def test_xlsx_cells_are_converted_to_the_attribute_type(world, plan, admin_user)
         ("sso", "maybe", "expected BOOLEAN, got text 'maybe'"),
         ("sso", 1, "expected BOOLEAN, got number 1"),
         ("users", "many", "expected NUMBER, got text 'many'"),
-        ("login", "next week", "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string "
-                               "'next week'"),
+        (
+            "login",
+            "next week",
+            "expected TIMESTAMP (ISO 8601 date-time with time zone, or YYYY-MM-DD), got string 'next week'",
+        ),
         ("config", "null", "expected JSON, got null"),
     ],
 )
@@ -271,8 +309,10 @@ def test_cells_that_do_not_convert_are_row_errors(world, plan, admin_user, attri
 
 
 def test_rows_may_name_attributes_by_task_and_attribute_in_the_plan_scope(world, plan, admin_user):
-    data = to_csv([{"taskName": "Enable SSO", "attributeName": "active_users", "value": "120"}],
-                  columns=["taskName", "attributeName", "value"])
+    data = to_csv(
+        [{"taskName": "Enable SSO", "attributeName": "active_users", "value": "120"}],
+        columns=["taskName", "attributeName", "value"],
+    )
 
     result = telemetry_import_commit(actor=admin_user, plan_or_customer_scope=plan, file=data, filename="n.csv")
 
@@ -286,18 +326,26 @@ def test_rows_outside_the_scope_are_errors(world, plan, other_plan, customer, ad
 
     sibling = AdoptionPlanFactory(customer_product__customer=customer)
     _, (same_customer_other_plan,) = add_task(sibling, attr("sso"))
-    data = to_csv([{"customerAttributeId": theirs.pk, "value": "true"},
-                   {"customerAttributeId": same_customer_other_plan.pk, "value": "true"}],
-                  columns=["customerAttributeId", "value"])
+    data = to_csv(
+        [
+            {"customerAttributeId": theirs.pk, "value": "true"},
+            {"customerAttributeId": same_customer_other_plan.pk, "value": "true"},
+        ],
+        columns=["customerAttributeId", "value"],
+    )
 
     by_plan = telemetry_import_preview(actor=admin_user, plan_or_customer_scope=plan, file=data, filename="s.csv")
-    by_customer = telemetry_import_preview(actor=admin_user, plan_or_customer_scope=customer, file=data,
-                                           filename="s.csv")
+    by_customer = telemetry_import_preview(
+        actor=admin_user, plan_or_customer_scope=customer, file=data, filename="s.csv"
+    )
 
     assert by_plan.errors == [
         {"row": 2, "field": "customerAttributeId", "message": f"customer telemetry attribute '{theirs.pk}' not found"},
-        {"row": 3, "field": "customerAttributeId",
-         "message": f"customer telemetry attribute {same_customer_other_plan.pk} is not in adoption plan {plan.pk}"},
+        {
+            "row": 3,
+            "field": "customerAttributeId",
+            "message": f"customer telemetry attribute {same_customer_other_plan.pk} is not in adoption plan {plan.pk}",
+        },
     ]
     assert [e["row"] for e in by_customer.errors] == [2]
     assert [r.attribute for r in by_customer.to_store] == [same_customer_other_plan]
@@ -307,8 +355,11 @@ def test_rows_outside_the_scope_are_errors(world, plan, other_plan, customer, ad
     "data, filename, message",
     [
         (b"a,b\n1,2\n", "x.csv", "the header row has no 'value' column"),
-        (b"value\n1\n", "x.csv", "the header row needs a 'customerAttributeId' column, or 'taskName' and "
-                                 "'attributeName' columns"),
+        (
+            b"value\n1\n",
+            "x.csv",
+            "the header row needs a 'customerAttributeId' column, or 'taskName' and 'attributeName' columns",
+        ),
         (b"value", "x.pdf", "unsupported file type 'x.pdf'; use .xlsx or .csv"),
         (b"PK\x03\x04garbage", "x.xlsx", "the file is not a readable .xlsx workbook"),
         (b"", "x.csv", "the file is empty"),
@@ -361,11 +412,13 @@ def test_import_command_exits_non_zero_naming_bad_rows_and_stores_nothing(world,
     err = io.StringIO()
 
     with pytest.raises(CommandError) as exc:
-        call_command("import_telemetry", _write(tmp_path, rows), "--plan", str(plan.pk), stdout=io.StringIO(),
-                     stderr=err)
+        call_command(
+            "import_telemetry", _write(tmp_path, rows), "--plan", str(plan.pk), stdout=io.StringIO(), stderr=err
+        )
 
     assert "row 3 [value]: attribute 'active_users' of task 'Enable SSO': expected NUMBER, got text 'lots'" in (
-        err.getvalue())
+        err.getvalue()
+    )
     assert "nothing was stored" in str(exc.value)
     assert CustomerTelemetryValue.objects.count() == 4
 

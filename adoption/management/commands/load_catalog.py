@@ -18,7 +18,8 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="validate and report what would change; save nothing"
         )
         parser.add_argument(
-            "--prune", action="store_true",
+            "--prune",
+            action="store_true",
             help="deactivate (soft-delete) active products, outcomes, releases, tasks and attributes "
             "the file does not list",
         )

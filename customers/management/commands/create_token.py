@@ -28,8 +28,11 @@ class Command(BaseCommand):
         raw, prefix, digest = generate_token()
         token = PersonalAccessToken.objects.create(user=user, name=name[:100], prefix=prefix, token_hash=digest)
         audit_record(
-            actor="system", action="token.create", obj=token,
-            summary=f"personal access token {prefix}… for {username}", details={"user": username, "name": name},
+            actor="system",
+            action="token.create",
+            obj=token,
+            summary=f"personal access token {prefix}… for {username}",
+            details={"user": username, "name": name},
         )
         self.stdout.write(f"Personal access token for {username} (shown once; only its digest is stored):")
         self.stdout.write(raw)

@@ -48,11 +48,24 @@ CUSTOMERS = [
         ),
         "assignees": ["casey.csm", "vic.viewer"],
         "products": [
-            {"product": "Identity Guard", "level": "SIGNATURE",
-             "outcomes": ["Zero-trust access", "Phishing-resistant authentication"], "releases": [],
-             "done": 12, "in_progress": 4, "not_applicable": 1},
-            {"product": "Teamspace Collaboration", "level": "ADVANTAGE", "outcomes": [], "releases": [],
-             "done": 5, "in_progress": 2, "not_applicable": 0},
+            {
+                "product": "Identity Guard",
+                "level": "SIGNATURE",
+                "outcomes": ["Zero-trust access", "Phishing-resistant authentication"],
+                "releases": [],
+                "done": 12,
+                "in_progress": 4,
+                "not_applicable": 1,
+            },
+            {
+                "product": "Teamspace Collaboration",
+                "level": "ADVANTAGE",
+                "outcomes": [],
+                "releases": [],
+                "done": 5,
+                "in_progress": 2,
+                "not_applicable": 0,
+            },
         ],
     },
     {
@@ -63,11 +76,24 @@ CUSTOMERS = [
         ),
         "assignees": ["sam.csm"],
         "products": [
-            {"product": "Pulse Observability", "level": "ADVANTAGE",
-             "outcomes": ["Faster incident response", "Service-level objectives"], "releases": ["5.1", "6.0"],
-             "done": 6, "in_progress": 3, "not_applicable": 1},
-            {"product": "Identity Guard", "level": "ESSENTIAL", "outcomes": [], "releases": ["7.0", "7.2"],
-             "done": 2, "in_progress": 1, "not_applicable": 0},
+            {
+                "product": "Pulse Observability",
+                "level": "ADVANTAGE",
+                "outcomes": ["Faster incident response", "Service-level objectives"],
+                "releases": ["5.1", "6.0"],
+                "done": 6,
+                "in_progress": 3,
+                "not_applicable": 1,
+            },
+            {
+                "product": "Identity Guard",
+                "level": "ESSENTIAL",
+                "outcomes": [],
+                "releases": ["7.0", "7.2"],
+                "done": 2,
+                "in_progress": 1,
+                "not_applicable": 0,
+            },
         ],
     },
     {
@@ -78,10 +104,24 @@ CUSTOMERS = [
         ),
         "assignees": ["casey.csm"],
         "products": [
-            {"product": "Pulse Observability", "level": "SIGNATURE", "outcomes": [], "releases": [],
-             "done": 9, "in_progress": 5, "not_applicable": 2},
-            {"product": "Teamspace Collaboration", "level": "ESSENTIAL", "outcomes": [], "releases": [],
-             "done": 0, "in_progress": 0, "not_applicable": 0},
+            {
+                "product": "Pulse Observability",
+                "level": "SIGNATURE",
+                "outcomes": [],
+                "releases": [],
+                "done": 9,
+                "in_progress": 5,
+                "not_applicable": 2,
+            },
+            {
+                "product": "Teamspace Collaboration",
+                "level": "ESSENTIAL",
+                "outcomes": [],
+                "releases": [],
+                "done": 0,
+                "in_progress": 0,
+                "not_applicable": 0,
+            },
         ],
     },
     {
@@ -92,9 +132,15 @@ CUSTOMERS = [
         ),
         "assignees": ["sam.csm", "vic.viewer"],
         "products": [
-            {"product": "Teamspace Collaboration", "level": "SIGNATURE",
-             "outcomes": ["Secure external collaboration", "Governance and retention"], "releases": [],
-             "done": 3, "in_progress": 2, "not_applicable": 0},
+            {
+                "product": "Teamspace Collaboration",
+                "level": "SIGNATURE",
+                "outcomes": ["Secure external collaboration", "Governance and retention"],
+                "releases": [],
+                "done": 3,
+                "in_progress": 2,
+                "not_applicable": 0,
+            },
         ],
     },
 ]
@@ -106,8 +152,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError(
-                "seed_demo creates users with published passwords and refuses to run in production mode "
-                "(PRODUCTION=1)"
+                "seed_demo creates users with published passwords and refuses to run in production mode (PRODUCTION=1)"
             )
         try:
             with transaction.atomic():
@@ -138,8 +183,12 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).first()
             if user is None:
                 user = User(
-                    username=username, first_name=first, last_name=last, email=f"{username}@example.com",
-                    is_staff=True, is_superuser=role == Role.ADMIN,
+                    username=username,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{username}@example.com",
+                    is_staff=True,
+                    is_superuser=role == Role.ADMIN,
                 )
                 user.set_password(password)
                 user.save()
@@ -166,18 +215,22 @@ class Command(BaseCommand):
                 if CustomerProduct.objects.filter(customer=customer, product=product).exists():
                     continue
                 outcome_ids = list(
-                    Outcome.objects.active().filter(product=product, name__in=entry["outcomes"]).values_list(
-                        "pk", flat=True
-                    )
+                    Outcome.objects.active()
+                    .filter(product=product, name__in=entry["outcomes"])
+                    .values_list("pk", flat=True)
                 )
                 release_ids = list(
-                    Release.objects.active().filter(product=product, name__in=entry["releases"]).values_list(
-                        "pk", flat=True
-                    )
+                    Release.objects.active()
+                    .filter(product=product, name__in=entry["releases"])
+                    .values_list("pk", flat=True)
                 )
                 assignment = customer_product_assign(
-                    actor=admin, customer=customer, product=product, license_level=entry["level"],
-                    outcome_ids=outcome_ids, release_ids=release_ids,
+                    actor=admin,
+                    customer=customer,
+                    product=product,
+                    license_level=entry["level"],
+                    outcome_ids=outcome_ids,
+                    release_ids=release_ids,
                 )
                 self._progress(assignment, entry, csm)
                 new_plans += 1

@@ -21,6 +21,7 @@ class Command(BaseCommand):
                 raise CommandError("adoption plan(s) not found: " + ", ".join(str(pk) for pk in unknown))
         if chunk_size < 1:
             raise CommandError("--chunk-size must be at least 1")
+
         def progress(done, total):
             self.stderr.write(f"\rre-evaluating: {done}/{total} tasks", ending="")
             self.stderr.flush()

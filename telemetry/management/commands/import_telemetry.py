@@ -46,8 +46,12 @@ class Command(BaseCommand):
             if scope is None:
                 raise CommandError(f"customer {customer} not found")
 
-        arguments = {"actor": "cli:import_telemetry", "plan_or_customer_scope": scope, "filename": path.name,
-                     "progress": self.progress}
+        arguments = {
+            "actor": "cli:import_telemetry",
+            "plan_or_customer_scope": scope,
+            "filename": path.name,
+            "progress": self.progress,
+        }
         try:
             with path.open("rb") as handle:
                 if dry_run:
