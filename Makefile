@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench install install-dev migrate seed schema clean
+.PHONY: run test lint bench screenshots install install-dev migrate seed schema clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## Browser tests again, writing the page screenshots under docs/screenshots/ (needs chromium + DATABASE_URL).
+screenshots: install-dev
+	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser -q
 
 bench: install-dev
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,5 +1,11 @@
+from urllib.parse import quote
+
 from django.conf import settings
 from django.db import connections
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from config.errors import DomainError
 
 
 class _Counter:
@@ -25,3 +31,40 @@ class QueryCountMiddleware:
             response = self.get_response(request)
         response["X-DB-Query-Count"] = str(counter.count)
         return response
+
+
+class DomainErrorPageMiddleware:
+    """Pages answer a refusal in words: a domain error raised by a page view becomes a readable page
+    (or, for an htmx request, a short message the page shows), never a traceback or a blank swap.
+
+    A forbidden action is 403; a missing object and one the user may not see are the same 404.
+    GraphQL and the telemetry API answer their own errors and never let one reach this middleware.
+    """
+
+    STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "CONFLICT": 409, "VALIDATION_ERROR": 400}
+    TITLES = {401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile", 400: "Not valid"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DomainError):
+            return None
+        status = self.STATUS.get(exception.code, 400)
+        message = exception.message
+        if status == 404:
+            message = "This page does not exist, or you may not see it."
+        return error_response(request, status, message)
+
+
+def error_response(request, status: int, message: str):
+    """The one way pages answer a refusal: a page for a normal request, a message for htmx."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+        response["X-Error-Message"] = quote(message)
+        return response
+    title = DomainErrorPageMiddleware.TITLES.get(status, "Not possible")
+    return render(request, "error.html", {"title": title, "message": message}, status=status)

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.DomainErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -69,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "customers.context_processors.shell",
             ],
         },
     },
@@ -111,7 +113,9 @@ _static_root = env_str("STATIC_ROOT")
 STATIC_ROOT = Path(_static_root) if _static_root else (BASE_DIR / "staticfiles" if PRODUCTION else None)
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 GRAPHENE = {
     "SCHEMA": "config.schema.schema",

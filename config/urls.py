@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from config.graphql import graphql_view
 
@@ -11,6 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql/", graphql_view, name="graphql"),
     path("api/v1/", include("telemetry.urls")),
-    # Until the CSM pages land, the front door is the admin.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("adoption.urls")),
+    path("", include("customers.urls")),
 ]

@@ -9,6 +9,7 @@ A customer the user may not see answers exactly like a missing one (NOT_FOUND).
 from django.db.models import QuerySet
 
 from config.errors import Forbidden, NotFound, Unauthenticated, parse_id
+from config.graphql import graphiql_enabled
 from customers.models import Customer, CustomerProduct, Role
 
 
@@ -29,6 +30,16 @@ def role_of(user) -> Role | None:
 
 def is_admin(user) -> bool:
     return role_of(user) == Role.ADMIN
+
+
+def can_use_admin(user) -> bool:
+    """The Django admin is for staff accounts (data fixes); the pages are for everyone with a role."""
+    return role_of(user) is not None and bool(user.is_staff)
+
+
+def can_use_graphiql(user) -> bool:
+    """GraphiQL is offered to signed-in users where it is switched on (DEBUG or GRAPHIQL_ENABLED)."""
+    return role_of(user) is not None and graphiql_enabled()
 
 
 def require_authenticated(user):

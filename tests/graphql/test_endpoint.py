@@ -146,7 +146,7 @@ def test_graphiql_for_logged_in_users_from_local_assets(as_admin):
 def test_graphiql_sends_anonymous_browsers_to_the_login(db):
     response = Client().get(URL, HTTP_ACCEPT="text/html")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/graphql/")
+    assert response["Location"].startswith("/login/?next=/graphql/")
 
 
 @override_settings(DEBUG=False)

@@ -1,0 +1,140 @@
+"""Small presentation helpers shared by every page: numbers with units, relative times, status badges.
+
+Status is always shown as text + icon + colour, so it never depends on colour alone.
+"""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+
+from adoption.choices import LicenseLevel, StatusSource, TaskStatus
+
+register = template.Library()
+
+STATUS_ICONS = {
+    TaskStatus.NOT_STARTED: "bi-circle",
+    TaskStatus.IN_PROGRESS: "bi-circle-half",
+    TaskStatus.DONE: "bi-check-circle-fill",
+    TaskStatus.NOT_APPLICABLE: "bi-dash-circle",
+}
+SOURCE_ICONS = {
+    StatusSource.MANUAL: "bi-person",
+    StatusSource.TELEMETRY: "bi-activity",
+    StatusSource.SYNC: "bi-arrow-repeat",
+    StatusSource.SYSTEM: "bi-cpu",
+    StatusSource.IMPORT: "bi-file-earmark-arrow-up",
+}
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+@register.filter
+def pct(value, places: int = 1) -> str:
+    """33.51 -> '33.5 %' (one decimal on screen, rounded half up)."""
+    number = _decimal(value)
+    if number is None:
+        return "–"
+    quantum = Decimal(1).scaleb(-int(places))
+    return f"{number.quantize(quantum, rounding=ROUND_HALF_UP)} %"
+
+
+@register.filter
+def num(value) -> str:
+    """A decimal without trailing zeros beyond one place: 5 -> '5.0', 2.50 -> '2.5', 1.25 -> '1.25'."""
+    number = _decimal(value)
+    if number is None:
+        return "–"
+    text = f"{number.normalize():f}"
+    if "." not in text:
+        text += ".0"
+    return text
+
+
+@register.filter
+def duration(minutes) -> str:
+    """Estimated minutes in words: 45 -> '45 min', 240 -> '4 h', 90 -> '1.5 h', 2880 -> '48 h'."""
+    number = _decimal(minutes)
+    if number is None:
+        return "–"
+    if number < 60:
+        return f"{int(number)} min"
+    hours = (number / 60).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).normalize()
+    return f"{hours:f} h"
+
+
+def _relative(delta: timedelta) -> str:
+    seconds = int(abs(delta.total_seconds()))
+    future = delta.total_seconds() < 0
+    if seconds < 45:
+        return "just now"
+    for size, unit in ((86400 * 365, "year"), (86400 * 30, "month"), (86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            amount = round(seconds / size)
+            if unit in ("h", "min"):
+                label = f"{amount} {unit}"
+            else:
+                label = f"{amount} {unit}{'' if amount == 1 else 's'}"
+            return f"in {label}" if future else f"{label} ago"
+    return "just now"
+
+
+@register.filter
+def when(value: datetime | None, empty: str = "never"):
+    """A relative time ('2 h ago') with the exact time on hover and in the datetime attribute."""
+    if not value:
+        return format_html('<span class="text-body-secondary">{}</span>', empty)
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    exact = date_format(local, "j M Y, H:i T")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, _relative(timezone.now() - value)
+    )
+
+
+@register.simple_tag
+def status_badge(status: str, extra_class: str = ""):
+    """Icon + words + colour for a task status."""
+    try:
+        choice = TaskStatus(status)
+    except ValueError:
+        return status
+    return format_html(
+        '<span class="status-badge status-{} {}"><i class="bi {}" aria-hidden="true"></i>{}</span>',
+        choice.value,
+        extra_class,
+        STATUS_ICONS[choice],
+        choice.label,
+    )
+
+
+@register.simple_tag
+def source_tag(source: str, actor: str = ""):
+    """Who set a status and how: 'manual · casey', 'telemetry', 'sync'."""
+    try:
+        choice = StatusSource(source)
+    except ValueError:
+        return source
+    label = choice.label.lower()
+    if actor and choice == StatusSource.MANUAL:
+        label = f"{label} · {actor}"
+    return format_html(
+        '<span class="source-tag"><i class="bi {}" aria-hidden="true"></i> {}</span>', SOURCE_ICONS[choice], label
+    )
+
+
+@register.filter
+def license_label(level) -> str:
+    try:
+        return LicenseLevel(int(level)).label
+    except (TypeError, ValueError):
+        return str(level)

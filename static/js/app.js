@@ -1,0 +1,98 @@
+// Small glue between htmx and the page: one <dialog> for modals, toasts for refusals, bulk selection.
+// No inline scripts anywhere: everything the pages need lives here.
+(function () {
+  "use strict";
+
+  var modal = document.getElementById("modal");
+
+  function openModal() {
+    if (modal && !modal.open) {
+      modal.showModal();
+    }
+    var first = modal && modal.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    if (first) {
+      first.focus();
+    }
+  }
+
+  function closeModal() {
+    if (modal && modal.open) {
+      modal.close();
+    }
+  }
+
+  // Content swapped into the dialog opens it.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "modal-content") {
+      openModal();
+    }
+  });
+  // Servers close the dialog with the HX-Trigger event "modal:close".
+  document.body.addEventListener("modal:close", closeModal);
+  if (modal) {
+    modal.addEventListener("click", function (event) {
+      if (event.target.closest("[data-close-dialog]")) {
+        event.preventDefault();
+        closeModal();
+      }
+    });
+    modal.addEventListener("close", function () {
+      document.getElementById("modal-content").innerHTML = "";
+    });
+  }
+
+  // A refused htmx request shows its message (never a silent or blank swap).
+  function toast(text, kind) {
+    var box = document.getElementById("toasts");
+    if (!box) {
+      return;
+    }
+    var el = document.createElement("div");
+    el.className = "toast align-items-center show border-0 text-bg-" + (kind || "danger");
+    el.setAttribute("role", kind === "success" ? "status" : "alert");
+    var row = document.createElement("div");
+    row.className = "d-flex";
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    body.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close btn-close-white me-2 m-auto";
+    close.setAttribute("aria-label", "Close");
+    close.addEventListener("click", function () { el.remove(); });
+    row.appendChild(body);
+    row.appendChild(close);
+    el.appendChild(row);
+    box.appendChild(el);
+    setTimeout(function () { el.remove(); }, 8000);
+  }
+  window.appToast = toast;
+
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var text = "";
+    var message = xhr.getResponseHeader("X-Error-Message");
+    if (message) {
+      text = decodeURIComponent(message);
+    } else if (xhr.status === 403) {
+      text = "You may not do that.";
+    } else if (xhr.status === 404) {
+      text = "Not found: it may have been removed, or you may not see it.";
+    } else if (xhr.status === 429) {
+      text = "Too many requests: wait a moment and try again.";
+    } else {
+      text = "Something went wrong (" + xhr.status + "). Nothing was changed; please try again.";
+    }
+    toast(text, "danger");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    toast("The server could not be reached. Nothing was changed.", "danger");
+  });
+  // Servers announce successes with the HX-Trigger event "toast" ({"toast": "Saved"}).
+  document.body.addEventListener("toast", function (event) {
+    var value = event.detail && (event.detail.value || event.detail.message);
+    if (value) {
+      toast(value, "success");
+    }
+  });
+})();
