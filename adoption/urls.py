@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401  (plan pages are added here)
+from django.urls import path
 
-urlpatterns = []
+from adoption import views
+
+urlpatterns = [
+    path("plans/<int:plan_id>/", views.plan_detail, name="plan-detail"),
+]
