@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from adoption.choices import DataType, LicenseLevel
 from adoption.models import WEIGHT_MAX, Outcome, Product, Release, Task
+from config.audit.services import audit_record
 from config.errors import Conflict, NotFound, ValidationFailed, parse_id
-from customers.audit import audit_record
 from telemetry.criteria import CriteriaValidationError, check_criterion
 from telemetry.models import TelemetryAttribute
 

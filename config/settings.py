@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "graphene_django",
+    "config.audit",
     "customers",
     "adoption",
     "telemetry",

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from adoption.choices import LicenseLevel
+from config.audit.models import AuditLog  # noqa: F401  (moved to config.audit; the customers admin still imports it here)
 
 
 class Role(models.TextChoices):
@@ -69,35 +70,6 @@ class CustomerProduct(models.Model):
 
     def __str__(self):
         return f"{self.customer} / {self.product} ({self.get_license_level_display()})"
-
-
-class AuditLog(models.Model):
-    """Append-only record of every write that matters (SPEC 8). Rows are never updated or deleted
-    by the application; the customer reference is a plain id so entries outlive the customer."""
-
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor_label = models.CharField(max_length=150, help_text="Username, 'telemetry', 'api-key:<prefix>' or 'system'.")
-    action = models.CharField(max_length=60)
-    object_type = models.CharField(max_length=60)
-    object_id = models.CharField(max_length=64, blank=True, default="")
-    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    summary = models.CharField(max_length=300, blank=True, default="")
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["action"])]
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise ValueError("audit log entries are append-only")
-        super().save(*args, **kwargs)
-
-    def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
 
 class PersonalAccessToken(models.Model):

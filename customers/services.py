@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from adoption.services import assignment_contents_counts
+from config.audit.services import audit_record
 from config.errors import ValidationFailed
-from customers.audit import audit_record
 from customers.models import Customer, CustomerProduct
 
 NAME_MAX_LENGTH = Customer._meta.get_field("name").max_length

@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 from adoption import catalog
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.permissions import get_customer_task_for_user, get_plan_for_user, require_catalog_editor
+from config.audit.services import actor_label_of
 from config.errors import Forbidden
 from config.graphql import (
     JSON,
@@ -28,7 +29,6 @@ from config.graphql import (
     timestamp,
     user_of,
 )
-from customers.audit import actor_label_of
 from customers.models import Customer
 from customers.permissions import can_write_customer, customer_ids_visible_to, require_authenticated
 from telemetry.evaluation import adoption_plan_evaluate, evaluate_customer_tasks

@@ -14,8 +14,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from adoption.models import CustomerTask
+from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from customers.audit import actor_label_of, audit_record
 from customers.models import Customer
 from telemetry.evaluation import StatusChange, evaluate_customer_tasks
 from telemetry.ingestion import (

@@ -27,8 +27,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from adoption.models import AdoptionPlan
+from config.audit.services import audit_record
 from config.errors import DomainError, ValidationFailed
-from customers.audit import audit_record
 from customers.models import Customer
 from telemetry import criteria
 from telemetry.evaluation import StatusChange

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from adoption.choices import DataType, LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, Outcome, Product, Release, Task, TaskStatusChange
-from customers.models import AuditLog, Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from config.audit.models import AuditLog
+from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
 from telemetry.models import (
     ApiKey,
     CustomerTelemetryAttribute,

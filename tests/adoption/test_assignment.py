@@ -16,8 +16,9 @@ from adoption.services import (
     customer_product_update,
     customer_task_update_status,
 )
+from config.audit.models import AuditLog
 from config.errors import Conflict, ValidationFailed
-from customers.models import AuditLog, CustomerProduct
+from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 from tests.factories import (
     CustomerFactory,

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.services import customer_product_assign, customer_task_update_status, customer_tasks_bulk_update_status
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
-from customers.models import AuditLog
 from tests.conftest import postgres_only
 from tests.factories import CustomerFactory, ProductFactory, TaskFactory
 

@@ -6,7 +6,8 @@ from django.core.management import CommandError, call_command
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, Product, Task, TaskStatusChange
-from customers.models import AuditLog, Customer, CustomerProduct, Role
+from config.audit.models import AuditLog
+from customers.models import Customer, CustomerProduct, Role
 from customers.permissions import customers_visible_to, role_of
 from telemetry.models import CustomerTelemetryAttribute, TelemetryAttribute
 

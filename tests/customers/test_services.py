@@ -4,8 +4,9 @@ import pytest
 
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.services import customer_product_assign, customer_task_update_status
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
-from customers.models import AuditLog, Customer, CustomerProduct
+from customers.models import Customer, CustomerProduct
 from customers.services import customer_create, customer_delete, customer_set_assignees, customer_update
 from telemetry.models import ApiKey, CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from tests.factories import (

@@ -5,7 +5,7 @@ telemetry attribute definitions; soft deletes; validation; catalog changes mark 
 from decimal import Decimal
 
 from adoption.models import Outcome, Product, Release, Task
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from telemetry.models import TelemetryAttribute
 from tests.graphql.conftest import data_of, error_of
 

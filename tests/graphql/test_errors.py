@@ -7,7 +7,8 @@ from django.test import Client
 
 from adoption.choices import LicenseLevel, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, Product, Task, TaskStatusChange
-from customers.models import AuditLog, Customer, CustomerProduct
+from config.audit.models import AuditLog
+from customers.models import Customer, CustomerProduct
 from telemetry.models import CustomerTelemetryValue, TelemetryAttribute
 from tests.factories import CustomerFactory, OutcomeFactory, ProductFactory, UserFactory
 from tests.graphql.conftest import client_for, data_of, error_of, post

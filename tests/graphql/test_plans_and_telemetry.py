@@ -4,7 +4,8 @@ strategy section 4 and the SPEC 9 additions, with exact values."""
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
-from customers.models import AuditLog, Customer, CustomerProduct
+from config.audit.models import AuditLog
+from customers.models import Customer, CustomerProduct
 from telemetry.models import CustomerTelemetryValue
 from tests.factories import CustomerFactory
 from tests.graphql.conftest import data_of, error_of

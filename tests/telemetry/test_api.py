@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from adoption.choices import DataType, TaskStatus
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from telemetry.models import ApiKey, CustomerTelemetryValue, TelemetryBatch
 from telemetry.services import api_key_authenticate, api_key_create, api_key_revoke
 from tests.telemetry.conftest import add_task, attr

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from adoption.choices import DataType, StatusSource, TaskStatus
 from adoption.models import TaskStatusChange
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
-from customers.models import AuditLog
 from telemetry.evaluation import (
     adoption_plan_evaluate,
     compute_task_status,

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from adoption.choices import DataType, LicenseLevel, StatusSource, TaskStatus
 from adoption.models import CustomerTask, Task, TaskStatusChange
+from config.audit.models import AuditLog
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from customers.models import AuditLog
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from telemetry.services import telemetry_ingest
 from tests.conftest import postgres_only

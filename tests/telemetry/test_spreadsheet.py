@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 
 from adoption.choices import DataType, StatusSource, TaskStatus
 from adoption.models import TaskStatusChange
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
-from customers.models import AuditLog
 from telemetry.models import CustomerTelemetryValue, TelemetryBatch
 from telemetry.spreadsheet import (
     COLUMNS,

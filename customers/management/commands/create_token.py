@@ -7,7 +7,7 @@ only its SHA-256 digest is stored.
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.audit import audit_record
+from config.audit.services import audit_record
 from customers.models import PersonalAccessToken
 from customers.tokens import generate_token
 

@@ -1,0 +1,1 @@
+"""The append-only audit log: a small app below the domain apps (it imports none of them)."""
