@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
-from adoption.services import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
-from customers.audit import audit_record
+from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
+from config.audit.services import audit_record
 from telemetry import criteria
 from telemetry.models import CustomerTelemetryAttribute
 from telemetry.selectors import latest_values_by_attribute

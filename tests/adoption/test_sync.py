@@ -1,7 +1,5 @@
 """SPEC 7: needsSync, sync preview and sync, archiving instead of deleting (zero data loss)."""
 
-import sys
-import types
 from decimal import Decimal
 
 import pytest
@@ -17,7 +15,7 @@ from adoption.services import (
     customer_product_update,
     customer_task_update_status,
 )
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryAttribute
 from tests.factories import (
     CustomerFactory,
@@ -571,37 +569,34 @@ def test_sync_writes_an_audit_entry_with_the_diff(catalog, admin_user, csm):
     assert details["restored"] == []
 
 
-@pytest.fixture
-def recorded_evaluations(monkeypatch):
-    calls = []
-    module = types.ModuleType("telemetry.evaluation")
-    module.evaluate_customer_tasks = lambda **kwargs: calls.append(kwargs) or []
-    monkeypatch.setitem(sys.modules, "telemetry.evaluation", module)
-    return calls
-
-
-def test_sync_asks_telemetry_to_evaluate_the_tasks_it_touched(catalog, admin_user, recorded_evaluations):
+def test_sync_has_telemetry_evaluate_exactly_the_tasks_it_touched(catalog, admin_user):
     assignment, plan = assign(admin_user, catalog, "ADVANTAGE")
+
+    def evaluated():
+        return {
+            attribute.customer_task.name
+            for attribute in CustomerTelemetryAttribute.objects.filter(
+                customer_task__adoption_plan=plan, last_checked_at__isnull=False
+            ).select_related("customer_task")
+        }
+
     customer_product_update(actor=admin_user, customer_product=assignment, license_level="ESSENTIAL")
     adoption_plan_sync(actor=admin_user, plan=plan)
-    assert recorded_evaluations == []  # only archived tasks: nothing to evaluate
+    assert evaluated() == set()  # only archived tasks: nothing to evaluate
 
     catalog["E2"].name = "E2b"
     catalog["E2"].save()
     customer_product_update(actor=admin_user, customer_product=assignment, license_level="SIGNATURE")
     adoption_plan_sync(actor=admin_user, plan=plan)
 
-    ids = {t.original_task.name: t.pk for t in CustomerTask.objects.filter(adoption_plan=plan)}
-    assert recorded_evaluations == [
-        {
-            "task_ids": sorted(ids[n] for n in ("E2b", "A1", "A2", "S1", "S2")),
-            "evidence_extra": {"trigger": "sync", "adoptionPlanId": plan.pk},
-        }
-    ]
+    # A2 came back (restored) and was evaluated; E1 has attributes too but the sync left it alone.
+    assert evaluated() == {"A2"}
+    tasks = {t.name: t for t in CustomerTask.objects.filter(adoption_plan=plan)}
+    assert (tasks["A2"].telemetry_status, tasks["E1"].telemetry_status) == (TaskStatus.NOT_STARTED, "")
+    assert tasks["A2"].status == TaskStatus.NOT_STARTED
 
 
 def test_changed_criterion_is_applied_by_telemetry_after_sync(catalog, admin_user):
-    pytest.importorskip("telemetry.evaluation")
     _, plan = assign(admin_user, catalog, "ESSENTIAL")
     e1 = plan.tasks.get(name="E1")
     CustomerTelemetryValueFactory(

@@ -1,0 +1,57 @@
+"""Eligibility: the one definition of which catalog tasks an assignment gets, used by plan creation,
+sync preview and sync."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from adoption.models import Product, Task
+from adoption.services.inputs import parse_license_level
+from customers.models import CustomerProduct
+
+
+def _links_filter(through, target: str, chosen_ids: list[int]) -> Q:
+    """Untagged (no active link) or sharing a selected item. Links to deleted items do not count."""
+    active_links = through.objects.filter(task_id=OuterRef("pk"), **{f"{target}__is_active": True})
+    return ~Exists(active_links) | Exists(active_links.filter(**{f"{target}_id__in": chosen_ids}))
+
+
+def eligible_catalog_tasks(*, product, license_level, outcome_ids, release_ids) -> QuerySet[Task]:
+    """Active tasks of an active product that an assignment with these entitlements gets (SPEC 2).
+
+    Empty (or None) outcome/release selections mean "all". Tagging goes through EXISTS subqueries,
+    so every task appears once however many outcomes or releases it has.
+    """
+    level = parse_license_level(license_level)
+    product_id = product.pk if isinstance(product, Product) else int(product)
+    tasks = Task.objects.filter(
+        product_id=product_id, product__is_active=True, is_active=True, license_level__lte=int(level)
+    )
+    outcome_ids = [int(pk) for pk in outcome_ids or []]
+    release_ids = [int(pk) for pk in release_ids or []]
+    if outcome_ids:
+        tasks = tasks.filter(_links_filter(Task.outcomes.through, "outcome", outcome_ids))
+    if release_ids:
+        tasks = tasks.filter(_links_filter(Task.releases.through, "release", release_ids))
+    return tasks.order_by("sequence_number", "pk")
+
+
+def selected_ids(customer_product: CustomerProduct) -> tuple[list[int], list[int]]:
+    outcome_ids = sorted(
+        customer_product.selected_outcomes.through.objects.filter(customerproduct_id=customer_product.pk).values_list(
+            "outcome_id", flat=True
+        )
+    )
+    release_ids = sorted(
+        customer_product.selected_releases.through.objects.filter(customerproduct_id=customer_product.pk).values_list(
+            "release_id", flat=True
+        )
+    )
+    return outcome_ids, release_ids
+
+
+def eligible_for(customer_product: CustomerProduct, outcome_ids, release_ids) -> QuerySet[Task]:
+    return eligible_catalog_tasks(
+        product=customer_product.product_id,
+        license_level=customer_product.license_level,
+        outcome_ids=outcome_ids,
+        release_ids=release_ids,
+    )
