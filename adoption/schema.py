@@ -6,6 +6,7 @@ import graphene
 from graphene.utils.str_converters import to_camel_case
 
 from adoption import catalog
+from adoption.graphql_enums import CustomerTaskStatus, LicenseLevel, StatusUpdateSource
 from adoption.models import AdoptionPlan, CustomerTask, Outcome, Product, Release, Task, TaskStatusChange
 from adoption.permissions import (
     get_customer_task_for_user,
@@ -26,11 +27,8 @@ from adoption.services import (
 from config.graphql import (
     JSON,
     MAX_TASK_IDS,
-    CustomerTaskStatus,
     DeleteResult,
-    LicenseLevel,
     Relation,
-    StatusUpdateSource,
     check_count,
     enum_value,
     fields_renamed,

@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.graphql import graphql_view
+from config.graphql.view import AdoptionGraphQLView
+from customers.tokens import user_for_token
+
+# The root URL configuration is an interface module: it wires the plumbing to the apps (bearer tokens
+# are personal access tokens of the customers app).
+graphql_view = AdoptionGraphQLView.as_view(authenticate_token=user_for_token)
 
 admin.site.site_header = "Adoption planner administration"
 admin.site.site_title = "Adoption planner"

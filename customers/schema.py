@@ -5,13 +5,13 @@ import re
 
 import graphene
 
+from adoption.graphql_enums import LicenseLevel
 from adoption.models import AdoptionPlan, Outcome, Product, Release
 from adoption.permissions import get_product_for_user
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
 from config.graphql import (
     MAX_LINK_IDS,
     DeleteResult,
-    LicenseLevel,
     Relation,
     check_count,
     enum_value,

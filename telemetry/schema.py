@@ -5,6 +5,7 @@ import graphene
 from django.db.models import OuterRef, Subquery
 
 from adoption import catalog
+from adoption.graphql_enums import TelemetryDataType
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.permissions import get_customer_task_for_user, get_plan_for_user, require_catalog_editor
 from config.audit.services import actor_label_of
@@ -14,7 +15,6 @@ from config.graphql import (
     MAX_TELEMETRY_VALUES,
     DeleteResult,
     Relation,
-    TelemetryDataType,
     check_count,
     enum_value,
     fields_renamed,

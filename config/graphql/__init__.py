@@ -1,0 +1,64 @@
+"""GraphQL plumbing shared by every app's schema module. It imports no app: the kernel's GraphQL part.
+
+- ``scalars``: one ``JSON`` scalar (objects in, objects out), enum inputs, ``DeleteResult``;
+- ``fields``: timestamps as ISO 8601 strings, optional strings as null when empty, list caps, errors
+  named after the GraphQL argument;
+- ``prefetch``: selection-driven prefetching, so nested lists resolve without N+1 queries;
+- ``validation``: depth limit and introspection rules;
+- ``errors``: masking, only domain errors reach the client with their text;
+- ``view``: the endpoint (imported by the URL configuration only, which passes in token authentication).
+
+Schema modules import the names below from ``config.graphql``.
+"""
+
+from config.graphql.fields import (
+    MAX_LINK_IDS,
+    MAX_TASK_IDS,
+    MAX_TELEMETRY_VALUES,
+    check_count,
+    fields_renamed,
+    find,
+    iso,
+    optional_string,
+    timestamp,
+    user_of,
+)
+from config.graphql.prefetch import (
+    Relation,
+    load,
+    load_many,
+    optimize,
+    prefetch_for,
+    register_needs,
+    register_relation,
+    related,
+    related_list,
+    related_object,
+)
+from config.graphql.scalars import JSON, DeleteResult, enum_value
+
+__all__ = [
+    "JSON",
+    "MAX_LINK_IDS",
+    "MAX_TASK_IDS",
+    "MAX_TELEMETRY_VALUES",
+    "DeleteResult",
+    "Relation",
+    "check_count",
+    "enum_value",
+    "fields_renamed",
+    "find",
+    "iso",
+    "load",
+    "load_many",
+    "optimize",
+    "optional_string",
+    "prefetch_for",
+    "register_needs",
+    "register_relation",
+    "related",
+    "related_list",
+    "related_object",
+    "timestamp",
+    "user_of",
+]

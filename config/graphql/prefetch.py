@@ -1,0 +1,135 @@
+"""Selection-driven prefetching: root resolvers call :func:`optimize` (or :func:`prefetch_for`) so that
+nested lists resolve from prefetched caches (no N+1), and the nested resolvers made by
+:func:`related_list` / :func:`related_object` read those caches."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import graphene
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+
+@dataclass(eq=False)
+class Relation:
+    """How one relation of a GraphQL object type is loaded.
+
+    Many-valued relations land in ``to_attr`` as a list, loaded with ``queryset()`` (which carries the
+    filter and order the field promises). Single-valued ones (``to_attr`` None) fill Django's own cache.
+    """
+
+    lookup: str
+    type_name: str
+    queryset: Callable[[], QuerySet]
+    to_attr: str | None = None
+
+
+# type name -> key -> Relation; type name -> field name -> [(key, pass the field's selection on)]
+_RELATIONS: dict[str, dict[str, Relation]] = {}
+_NEEDS: dict[str, dict[str, list[tuple[str, bool]]]] = {}
+
+
+def register_relation(type_name: str, key: str, relation: Relation) -> Relation:
+    _RELATIONS.setdefault(type_name, {})[key] = relation
+    return relation
+
+
+def register_needs(type_name: str, field_name: str, *keys: str, pass_selection: bool = False) -> None:
+    """A field resolved from relation(s) registered under other keys (computed fields, filtered views)."""
+    _NEEDS.setdefault(type_name, {})[field_name] = [(key, pass_selection) for key in keys]
+
+
+def _collect(info, nodes: Iterable, into: dict[str, list[FieldNode]], seen: set[str]) -> None:
+    for node in nodes:
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                into.setdefault(selection.name.value, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                _collect(info, [selection], into, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = info.fragments.get(name)
+                if fragment is not None and name not in seen:
+                    _collect(info, [fragment], into, seen | {name})
+
+
+def _subfields(info, nodes) -> dict[str, list[FieldNode]]:
+    fields: dict[str, list[FieldNode]] = {}
+    _collect(info, nodes, fields, set())
+    return fields
+
+
+def _prefetches(info, type_name: str, nodes) -> list[Prefetch]:
+    relations = _RELATIONS.get(type_name, {})
+    if not relations:
+        return []
+    wanted: dict[str, list[FieldNode]] = {}
+    for name, field_nodes in _subfields(info, nodes).items():
+        needs = _NEEDS.get(type_name, {}).get(name)
+        if needs is None:
+            if name in relations:
+                wanted.setdefault(name, []).extend(field_nodes)
+            continue
+        for key, pass_selection in needs:
+            wanted.setdefault(key, []).extend(field_nodes if pass_selection else [])
+    return [_prefetch(info, relations[key], child_nodes) for key, child_nodes in wanted.items()]
+
+
+def _prefetch(info, relation: Relation, nodes) -> Prefetch:
+    queryset = relation.queryset()
+    children = _prefetches(info, relation.type_name, nodes)
+    if children:
+        queryset = queryset.prefetch_related(*children)
+    return Prefetch(relation.lookup, queryset=queryset, to_attr=relation.to_attr)
+
+
+def prefetch_for(info, type_name: str) -> list[Prefetch]:
+    """The prefetches the current field's selection (of objects of ``type_name``) needs."""
+    return _prefetches(info, type_name, info.field_nodes)
+
+
+def optimize(queryset: QuerySet, info, type_name: str) -> QuerySet:
+    prefetches = prefetch_for(info, type_name)
+    return queryset.prefetch_related(*prefetches) if prefetches else queryset
+
+
+def load(model_or_queryset, pk, info, type_name: str):
+    """A fresh copy of one object with what the selection needs (mutation results, single lookups)."""
+    queryset = model_or_queryset if isinstance(model_or_queryset, QuerySet) else model_or_queryset._default_manager
+    return optimize(queryset.filter(pk=pk), info, type_name).get()
+
+
+def load_many(queryset: QuerySet, pks: list, info, type_name: str) -> list:
+    """Objects by id, in the order of ``pks``."""
+    by_pk = {obj.pk: obj for obj in optimize(queryset.filter(pk__in=pks), info, type_name)}
+    return [by_pk[pk] for pk in pks if pk in by_pk]
+
+
+def related(obj, info, type_name: str, key: str):
+    """The related object(s) of ``obj`` under ``key``: from the prefetch cache, else loaded now
+    (once, with the prefetches its own selection needs)."""
+    relation = _RELATIONS[type_name][key]
+    if relation.to_attr is None:
+        return getattr(obj, relation.lookup, None)
+    if not hasattr(obj, relation.to_attr):
+        prefetch_related_objects([obj], _prefetch(info, relation, info.field_nodes))
+    return getattr(obj, relation.to_attr)
+
+
+def related_list(type_name: str, key: str, of: str, **kwargs) -> graphene.List:
+    """A ``[Type!]!`` field resolved through the relation registered under ``key``."""
+
+    def resolve(obj, info):
+        return related(obj, info, type_name, key)
+
+    return graphene.List(graphene.NonNull(of), required=True, resolver=resolve, **kwargs)
+
+
+def related_object(type_name: str, key: str, of: str, *, required: bool = True, **kwargs) -> graphene.Field:
+    def resolve(obj, info):
+        return related(obj, info, type_name, key)
+
+    return graphene.Field(of, required=required, resolver=resolve, **kwargs)
