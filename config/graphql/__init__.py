@@ -4,6 +4,7 @@
 - ``fields``: timestamps as ISO 8601 strings, optional strings as null when empty, list caps, errors
   named after the GraphQL argument;
 - ``prefetch``: selection-driven prefetching, so nested lists resolve without N+1 queries;
+- ``switches``: depth limit, introspection and GraphiQL, from settings or the environment;
 - ``validation``: depth limit and introspection rules;
 - ``errors``: masking, only domain errors reach the client with their text;
 - ``view``: the endpoint (imported by the URL configuration only, which passes in token authentication).
@@ -36,6 +37,7 @@ from config.graphql.prefetch import (
     related_object,
 )
 from config.graphql.scalars import JSON, DeleteResult, enum_value
+from config.graphql.switches import graphiql_enabled, introspection_allowed
 
 __all__ = [
     "JSON",
@@ -48,6 +50,8 @@ __all__ = [
     "enum_value",
     "fields_renamed",
     "find",
+    "graphiql_enabled",
+    "introspection_allowed",
     "iso",
     "load",
     "load_many",

@@ -1,7 +1,6 @@
 """Validation rules every document passes: the standard ones, a depth limit, and no introspection
 unless it is allowed."""
 
-from django.conf import settings
 from graphql import GraphQLError, specified_rules
 from graphql.language import (
     FieldNode,
@@ -12,22 +11,9 @@ from graphql.language import (
 )
 from graphql.validation import ValidationRule
 
-from config.env import env_bool
+from config.graphql.switches import introspection_allowed, max_query_depth
 
-DEFAULT_MAX_DEPTH = 10
 MAX_TOKENS = 100_000  # lexical tokens in one document; big inputs belong in variables
-
-
-def max_query_depth() -> int:
-    return int(getattr(settings, "GRAPHQL_MAX_DEPTH", DEFAULT_MAX_DEPTH))
-
-
-def introspection_allowed() -> bool:
-    """On outside production mode; in production only when GRAPHQL_INTROSPECTION says so."""
-    explicit = getattr(settings, "GRAPHQL_INTROSPECTION", None)
-    if explicit is not None:
-        return bool(explicit)
-    return env_bool("GRAPHQL_INTROSPECTION", not getattr(settings, "PRODUCTION", False))
 
 
 def depth_limit_rule(max_depth: int) -> type[ValidationRule]:

@@ -8,7 +8,6 @@ Bearer tokens are checked by the ``authenticate_token`` callable the URL configu
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -20,17 +19,9 @@ from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
 
-from config.env import env_bool
 from config.graphql.errors import error_response, format_error
+from config.graphql.switches import graphiql_enabled
 from config.graphql.validation import MAX_TOKENS, validation_rules
-
-
-def graphiql_enabled() -> bool:
-    """With DEBUG, or when the GRAPHIQL_ENABLED setting (else environment variable) says so."""
-    if settings.DEBUG:
-        return True
-    explicit = getattr(settings, "GRAPHIQL_ENABLED", None)
-    return bool(explicit) if explicit is not None else env_bool("GRAPHIQL_ENABLED", False)
 
 
 def _csrf_rejected(request) -> bool:
