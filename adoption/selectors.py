@@ -10,8 +10,10 @@ from decimal import Decimal
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     DateTimeField,
     F,
+    IntegerField,
     Max,
     OuterRef,
     Prefetch,
@@ -22,7 +24,9 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 
+from adoption.choices import StatusSource
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.progress import percentage, to_decimal
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
@@ -155,6 +159,8 @@ def plan_last_activity(plan: AdoptionPlan) -> datetime | None:
 
 __all__ = [
     "customer_overall_progress",
+    "disagreeing_tasks",
+    "plan_disagreeing_task_count",
     "plan_last_activity",
     "plan_needs_sync",
     "plan_tasks",
@@ -162,3 +168,33 @@ __all__ = [
     "plans_with_last_activity",
     "plans_with_needs_sync",
 ]
+
+
+# --- telemetry disagreements (SPEC 4) ---------------------------------------------------------------
+
+
+def disagreeing_tasks() -> QuerySet[CustomerTask]:
+    """Visible tasks whose status a user owns while their telemetry computes another one (the same rule
+    as CustomerTask.telemetry_disagrees, in SQL)."""
+    return (
+        CustomerTask.objects.visible()
+        .filter(status_update_source=StatusSource.MANUAL)
+        .exclude(telemetry_status="")
+        .exclude(telemetry_status=F("status"))
+    )
+
+
+def plan_disagreeing_task_count():
+    """An expression for plan querysets: how many of the plan's tasks telemetry disagrees with."""
+    return Coalesce(
+        Subquery(
+            disagreeing_tasks()
+            .filter(adoption_plan_id=OuterRef("pk"))
+            .order_by()
+            .values("adoption_plan_id")
+            .annotate(count=Count("pk"))
+            .values("count")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )

@@ -114,3 +114,29 @@ def plans_stalest_required_attributes(plan_ids: Iterable[int]) -> dict[int, Cust
     for attribute in rows:
         answer.setdefault(attribute.customer_task.adoption_plan_id, attribute)
     return answer
+
+
+# --- stale required telemetry ---------------------------------------------------------------------
+
+# A plan's required telemetry is stale when one of its required attributes (see _required_attributes)
+# has no value at all, or its latest value was observed longer ago than this. Pages flag such plans.
+STALE_AFTER = timedelta(days=7)
+
+
+def stale_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - STALE_AFTER
+
+
+def is_stale(attribute: CustomerTelemetryAttribute, *, now: datetime | None = None) -> bool:
+    """The same rule as `stale_required_attributes`, for one attribute already loaded. No query."""
+    return attribute.last_seen_at is None or attribute.last_seen_at < stale_cutoff(now)
+
+
+def stale_required_attributes(*, now: datetime | None = None):
+    """Required attributes of non-archived tasks that were never seen or not within STALE_AFTER."""
+    return _required_attributes().filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=stale_cutoff(now)))
+
+
+def plan_has_stale_telemetry(*, now: datetime | None = None) -> Exists:
+    """An expression for plan querysets: True when the plan has a stale required attribute."""
+    return Exists(stale_required_attributes(now=now).filter(customer_task__adoption_plan_id=OuterRef("pk")))
