@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 
@@ -138,3 +138,67 @@ def license_label(level) -> str:
         return LicenseLevel(int(level)).label
     except (TypeError, ValueError):
         return str(level)
+
+
+@register.simple_tag
+def progress_meter(value, label: str = "Progress", extra_class: str = ""):
+    """A native <progress> (no inline style) for a percentage, named for screen readers: 'Label: 33.5 %'."""
+    number = _decimal(value)
+    if number is None:
+        number = Decimal("0")
+    number = min(max(number, Decimal("0")), Decimal("100"))
+    text = pct(number)
+    return format_html(
+        '<progress class="meter {}" max="100" value="{}" aria-label="{}: {}" title="{}">{}</progress>',
+        extra_class,
+        f"{number:f}",
+        label,
+        text,
+        text,
+        text,
+    )
+
+
+ATTENTION_ICONS = {
+    "sync": "bi-arrow-repeat",
+    "disagrees": "bi-flag-fill",
+    "stale": "bi-clock-history",
+}
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+@register.simple_tag
+def attention_flags(sync=0, disagrees=0, stale=0, ok_text: str = ""):
+    """Amber flags for what needs the CSM, each icon + short words, the full sentence as tooltip and for
+    screen readers: plans needing a sync, tasks telemetry disagrees with, plans with stale telemetry."""
+    sync, disagrees, stale = int(sync or 0), int(disagrees or 0), int(stale or 0)
+    flags = []
+    if sync:
+        flags.append(("sync", f"{sync} sync", f"{sync} {_plural(sync, 'plan needs', 'plans need')} a sync"))
+    if disagrees:
+        flags.append(
+            (
+                "disagrees",
+                f"{disagrees} {_plural(disagrees, 'disagrees', 'disagree')}",
+                f"telemetry disagrees on {disagrees} {_plural(disagrees, 'task', 'tasks')}",
+            )
+        )
+    if stale:
+        flags.append(
+            ("stale", f"{stale} stale", f"{stale} {_plural(stale, 'plan', 'plans')} with stale required telemetry")
+        )
+    if not flags:
+        if not ok_text:
+            return ""
+        return format_html(
+            '<span class="text-body-secondary small"><i class="bi bi-check2" aria-hidden="true"></i> {}</span>', ok_text
+        )
+    return format_html_join(
+        "",
+        '<span class="attention-flag attention-{}" title="{}"><i class="bi {}" aria-hidden="true"></i>'
+        '<span aria-hidden="true">{}</span><span class="visually-hidden">{}</span></span>',
+        ((kind, text, ATTENTION_ICONS[kind], short, text) for kind, short, text in flags),
+    )
