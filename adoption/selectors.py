@@ -4,6 +4,7 @@ Permission checks stay with the callers (adoption.permissions): these functions 
 querysets the caller is already allowed to see.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,7 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from adoption.choices import StatusSource
+from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.progress import percentage, to_decimal
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
@@ -100,6 +101,94 @@ def plan_with_tasks(plan_id) -> AdoptionPlan | None:
     )
 
 
+def plan_for_page(plan_id) -> AdoptionPlan | None:
+    """The plan a page shows: assignment, customer and product joined, `needs_sync` annotated. One query."""
+    return (
+        plans_with_needs_sync(AdoptionPlan.objects.filter(pk=int(plan_id)))
+        .select_related("customer_product__customer", "product")
+        .first()
+    )
+
+
+def plan_task(plan: AdoptionPlan, task_id) -> CustomerTask | None:
+    """One visible task of the plan with the relations its table row shows (three queries), or None."""
+    return plan_tasks(plan).filter(pk=int(task_id)).first()
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+    weight: Decimal
+    share: Decimal  # percent of the plan's visible tasks, for the chart
+
+
+def plan_status_counts(plan: AdoptionPlan) -> list[StatusCount]:
+    """Tasks and weight per status over the plan's visible tasks (NOT_APPLICABLE included), every
+    status present even at zero, in the order of the status choices. One query."""
+    rows = {
+        row["status"]: row
+        for row in CustomerTask.objects.visible()
+        .filter(adoption_plan_id=plan.pk)
+        .order_by()
+        .values("status")
+        .annotate(count=Count("pk"), weight=Sum("weight"))
+    }
+    total = sum(row["count"] for row in rows.values())
+    answer = []
+    for status in TaskStatus:
+        row = rows.get(status.value, {})
+        count = row.get("count", 0)
+        answer.append(
+            StatusCount(
+                status=status.value,
+                label=status.label,
+                count=count,
+                weight=to_decimal(row.get("weight")),
+                share=percentage(count, total),
+            )
+        )
+    return answer
+
+
+@dataclass(frozen=True)
+class TelemetrySummary:
+    """What a task's active telemetry attributes say, from prefetched attributes (no query)."""
+
+    total: int
+    met: int
+    required_total: int
+    required_met: int
+    computed_status: str  # the status telemetry computes; "" without active attributes
+    disagrees: bool
+
+    @property
+    def computed_label(self) -> str:
+        return TaskStatus(self.computed_status).label if self.computed_status else ""
+
+
+def task_telemetry_summary(task: CustomerTask) -> TelemetrySummary:
+    """Counts of met criteria over the task's active attributes (if none is marked required, all of
+    them count as required), the status telemetry computed at the last evaluation, and whether it
+    disagrees with the status a person set. Uses `telemetry_attributes` as prefetched by `plan_tasks`."""
+    active = [a for a in task.telemetry_attributes.all() if a.is_active]
+    required = [a for a in active if a.is_required] or active
+    return TelemetrySummary(
+        total=len(active),
+        met=sum(1 for a in active if a.is_met),
+        required_total=len(required),
+        required_met=sum(1 for a in required if a.is_met),
+        computed_status=task.telemetry_status if active else "",
+        disagrees=bool(active) and task.telemetry_disagrees,
+    )
+
+
+def task_history(task: CustomerTask) -> list[TaskStatusChange]:
+    """A task's status history, newest first. One query."""
+    return list(TaskStatusChange.objects.filter(customer_task_id=task.pk).order_by("-created_at", "-pk"))
+
+
 # --- progress and activity (SPEC 10) ------------------------------------------------------------------
 
 
@@ -158,15 +247,22 @@ def plan_last_activity(plan: AdoptionPlan) -> datetime | None:
 
 
 __all__ = [
+    "StatusCount",
+    "TelemetrySummary",
     "customer_overall_progress",
     "disagreeing_tasks",
     "plan_disagreeing_task_count",
     "plan_last_activity",
     "plan_needs_sync",
+    "plan_for_page",
+    "plan_status_counts",
+    "plan_task",
     "plan_tasks",
     "plan_with_tasks",
     "plans_with_last_activity",
     "plans_with_needs_sync",
+    "task_history",
+    "task_telemetry_summary",
 ]
 
 

@@ -4,13 +4,241 @@ Views stay thin: authorize through the permission modules, read through selector
 services, and render a page or, for htmx requests, one of its named partials.
 """
 
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+import json
 
-from adoption.permissions import get_plan_for_user
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from adoption import selectors, services
+from adoption.choices import TaskStatus
+from adoption.filters import PlanTaskFilter
+from adoption.forms import BulkStatusForm, TaskStatusForm, add_domain_error
+from adoption.permissions import get_customer_task_for_user, get_plan_for_user
+from adoption.templatetags.ui import pct
+from config.errors import DomainError, NotFound
+from customers.permissions import can_write_customer
+from telemetry.evaluation import adoption_plan_evaluate
+from telemetry.selectors import plan_stalest_required_attribute
+
+DASHBOARD = "plans/dashboard.html"
+
+
+# --- lookups --------------------------------------------------------------------------------------
+
+
+def _plan(request, plan_id, *, write: bool = False):
+    """The plan as the page shows it, and whether the user may change it (403 for a forged write)."""
+    allowed = get_plan_for_user(request.user, plan_id, write=write)
+    can_edit = write or can_write_customer(request.user, allowed.customer_product.customer)
+    return selectors.plan_for_page(allowed.pk), can_edit
+
+
+def _task(request, plan, task_id, *, write: bool = False):
+    """A task of this plan; a task of another plan is as unknown as a missing one."""
+    task = get_customer_task_for_user(request.user, task_id, write=write)
+    if task.adoption_plan_id != plan.pk:
+        raise NotFound(f"customer task {task_id} not found")
+    return task
+
+
+def _customer_url(customer) -> str | None:
+    try:
+        return reverse("customer-detail", args=[customer.pk])
+    except NoReverseMatch:  # the customer page may not be mounted
+        return None
+
+
+def _with_summary(task):
+    task.telemetry = selectors.task_telemetry_summary(task)
+    return task
+
+
+def _htmx_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _triggers(response, **events):
+    response["HX-Trigger"] = json.dumps(events)
+    return response
+
+
+# --- the dashboard ----------------------------------------------------------------------------------
+
+
+def _table_context(request, plan, can_edit: bool) -> dict:
+    filterset = PlanTaskFilter(request.GET, queryset=selectors.plan_tasks(plan), plan=plan)
+    tasks = [_with_summary(task) for task in filterset.qs]
+    return {
+        "plan": plan,
+        "can_edit": can_edit,
+        "filterset": filterset,
+        "tasks": tasks,
+        "filter_query": request.GET.urlencode(),
+        "status_choices": TaskStatus.choices,
+        "bulk_form": BulkStatusForm(),
+    }
+
+
+def _progress_context(plan) -> dict:
+    counts = selectors.plan_status_counts(plan)
+    return {
+        "plan": plan,
+        "counts": counts,
+        "visible_tasks": sum(c.count for c in counts),
+        "stalest": plan_stalest_required_attribute(plan),
+    }
 
 
 @login_required
 def plan_detail(request, plan_id: int):
-    plan = get_plan_for_user(request.user, plan_id)
-    return render(request, "plans/dashboard.html", {"plan": plan, "nav_section": "customers"})
+    plan, can_edit = _plan(request, plan_id)
+    context = _table_context(request, plan, can_edit)
+    if _htmx_partial(request) and request.htmx.target == "task-table":
+        return render(request, f"{DASHBOARD}#task-table", context)
+    preview = services.adoption_plan_sync_preview(plan=plan) if plan.needs_sync else None
+    context.update(
+        _progress_context(plan),
+        customer=plan.customer_product.customer,
+        customer_url=_customer_url(plan.customer_product.customer),
+        sync_preview=preview,
+        nav_section="customers",
+    )
+    return render(request, DASHBOARD, context)
+
+
+def _status_changed_response(request, plan, task, *, message: str, context: str = "") -> HttpResponse:
+    """The new row and, out of band, the progress card and the counts (and the drawer's status)."""
+    plan = selectors.plan_for_page(plan.pk)
+    row = selectors.plan_task(plan, task.pk)
+    parts = {"plan": plan, "task": _with_summary(row) if row else None, "can_edit": True, "oob": True}
+    parts.update(_progress_context(plan))
+    html = render_to_string(f"{DASHBOARD}#status-changed", parts, request=request)
+    if context == "drawer" and row is not None:
+        html += render_to_string("tasks/drawer.html#drawer-status", {**parts, "oob": True}, request=request)
+    return _triggers(HttpResponse(html), **{"modal:close": True, "toast": message})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_status(request, plan_id: int, task_id: int):
+    """The status dialog (GET) and a person's status change (POST), through customer_task_update_status."""
+    plan, _ = _plan(request, plan_id, write=True)
+    task = _task(request, plan, task_id, write=True)
+    context = request.POST.get("context") or request.GET.get("context") or ""
+    if request.method == "POST":
+        form = TaskStatusForm(request.POST)
+        if form.is_valid():
+            try:
+                task = services.customer_task_update_status(
+                    actor=request.user, task=task, status=form.cleaned_data["status"], notes=form.cleaned_data["note"]
+                )
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                label = TaskStatus(task.status).label
+                message = f"“{task.name}” is now {label}."
+                if not request.htmx:
+                    messages.success(request, message)
+                    return redirect("plan-detail", plan_id=plan.pk)
+                return _status_changed_response(request, plan, task, message=message, context=context)
+    else:
+        form = TaskStatusForm(initial={"status": task.status})
+    page = {"plan": plan, "task": _with_summary(selectors.plan_task(plan, task.pk) or task), "form": form}
+    page["context"] = context
+    if request.htmx:
+        response = render(request, f"{DASHBOARD}#status-modal", page)
+        if request.method == "POST":  # errors: show them in the dialog, which stays open
+            response["HX-Retarget"] = "#modal-content"
+            response["HX-Reswap"] = "innerHTML"
+        return response
+    status = 400 if request.method == "POST" else 200
+    return render(request, "tasks/status.html", {**page, "nav_section": "customers"}, status=status)
+
+
+@login_required
+@require_POST
+def plan_bulk_status(request, plan_id: int):
+    """One status for the ticked tasks, all or nothing, through customer_tasks_bulk_update_status."""
+    plan, _ = _plan(request, plan_id, write=True)
+    form = BulkStatusForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            changed = services.customer_tasks_bulk_update_status(
+                actor=request.user,
+                plan=plan,
+                task_ids=form.cleaned_data["task"],
+                status=form.cleaned_data["status"],
+                notes=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            label = TaskStatus(form.cleaned_data["status"]).label
+            message = f"{len(changed)} task{'' if len(changed) == 1 else 's'} set to {label}."
+            if not request.htmx:
+                messages.success(request, message)
+                return redirect(f"{reverse('plan-detail', args=[plan.pk])}?{request.GET.urlencode()}")
+            plan = selectors.plan_for_page(plan.pk)
+            context = {**_table_context(request, plan, True), **_progress_context(plan), "oob": True}
+            html = render_to_string(f"{DASHBOARD}#bulk-changed", context, request=request)
+            return _triggers(HttpResponse(html), toast=message)
+    else:
+        error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
+    if not request.htmx:
+        messages.error(request, f"Nothing was changed: {error}")
+        return redirect(f"{reverse('plan-detail', args=[plan.pk])}?{request.GET.urlencode()}")
+    response = render(request, f"{DASHBOARD}#bulk-error", {"error": error})
+    response["HX-Retarget"] = "#bulk-feedback"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@login_required
+@require_POST
+def plan_evaluate(request, plan_id: int):
+    """Re-check every task of the plan against its telemetry now (the plan evaluation service)."""
+    plan, _ = _plan(request, plan_id, write=True)
+    before = plan.progress_percentage
+    plan = adoption_plan_evaluate(actor=request.user, plan=plan)
+    messages.success(
+        request, f"Telemetry evaluated for every task. Progress {pct(before)} → {pct(plan.progress_percentage)}."
+    )
+    return redirect("plan-detail", plan_id=plan.pk)
+
+
+# --- sync -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_sync(request, plan_id: int):
+    """What a sync would change (GET, for everyone who sees the plan) and applying it (POST, writers)."""
+    plan, can_edit = _plan(request, plan_id, write=request.method == "POST")
+    if request.method == "POST":
+        preview = services.adoption_plan_sync_preview(plan=plan)
+        services.adoption_plan_sync(actor=request.user, plan=plan)
+        messages.success(
+            request,
+            f"Plan synced: {len(preview.to_add)} task{'' if len(preview.to_add) == 1 else 's'} added, "
+            f"{len(preview.to_remove)} archived, {len(preview.to_update)} refreshed.",
+        )
+        return redirect("plan-detail", plan_id=plan.pk)
+    preview = services.adoption_plan_sync_preview(plan=plan)
+    return render(
+        request,
+        "plans/sync.html",
+        {
+            "plan": plan,
+            "customer": plan.customer_product.customer,
+            "customer_url": _customer_url(plan.customer_product.customer),
+            "preview": preview,
+            "can_edit": can_edit,
+            "nav_section": "customers",
+        },
+    )

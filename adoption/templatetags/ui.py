@@ -3,6 +3,7 @@
 Status is always shown as text + icon + colour, so it never depends on colour alone.
 """
 
+import json
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -202,3 +203,56 @@ def attention_flags(sync=0, disagrees=0, stale=0, ok_text: str = ""):
         '<span aria-hidden="true">{}</span><span class="visually-hidden">{}</span></span>',
         ((kind, text, ATTENTION_ICONS[kind], short, text) for kind, short, text in flags),
     )
+
+
+@register.filter
+def http_url(value) -> str:
+    """A link target from catalog data, only when it is an http(s) URL (never javascript: or data:)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""
+
+
+DONUT_CIRCUMFERENCE = Decimal("100")
+
+
+@register.simple_tag
+def donut_segments(counts):
+    """Arcs of an SVG donut (a circle of circumference 100) from StatusCount rows: one per status with
+    tasks, each with its stroke-dasharray and stroke-dashoffset, starting at twelve o'clock."""
+    total = sum(c.count for c in counts)
+    segments, start = [], Decimal("0")
+    if not total:
+        return segments
+    for c in counts:
+        if not c.count:
+            continue
+        length = (Decimal(c.count) * DONUT_CIRCUMFERENCE / total).quantize(Decimal("0.001"))
+        segments.append(
+            {
+                "status": c.status,
+                "dasharray": f"{length} {DONUT_CIRCUMFERENCE - length}",
+                "dashoffset": f"{(Decimal('25') - start) % DONUT_CIRCUMFERENCE}",
+            }
+        )
+        start += length
+    return segments
+
+
+@register.filter
+def status_label(status) -> str:
+    try:
+        return TaskStatus(status).label
+    except ValueError:
+        return str(status or "")
+
+
+@register.filter
+def json_value(value) -> str:
+    """A telemetry value as people read it: true/false, numbers plain, strings as they are, JSON compact."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,74 @@
+// Plan dashboard: bulk selection and the bulk bar, row clicks that open the task drawer, the drawer
+// dialog itself. No inline scripts: everything the plan pages need from the browser lives here.
+(function () {
+  "use strict";
+
+  // --- bulk selection ----------------------------------------------------------------------------
+  function rowChecks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#task-table input.task-check"));
+  }
+
+  function refreshBulkBar() {
+    var bar = document.getElementById("bulk-bar");
+    if (!bar) {
+      return;
+    }
+    var checks = rowChecks();
+    var ticked = checks.filter(function (c) { return c.checked; }).length;
+    document.getElementById("bulk-count").textContent = String(ticked);
+    bar.hidden = ticked === 0;
+    var all = document.getElementById("select-all");
+    if (all) {
+      all.checked = ticked > 0 && ticked === checks.length;
+      all.indeterminate = ticked > 0 && ticked < checks.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "select-all") {
+      rowChecks().forEach(function (c) { c.checked = target.checked; });
+      refreshBulkBar();
+    } else if (target.classList && target.classList.contains("task-check")) {
+      refreshBulkBar();
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", refreshBulkBar);
+
+  // --- row click opens the drawer ------------------------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest && event.target.closest("tr.task-row");
+    if (!row || event.target.closest("a, button, input, label, select, textarea")) {
+      return;
+    }
+    var link = row.querySelector("a.task-link");
+    if (link) {
+      link.click();
+    }
+  });
+
+  // --- the drawer: a dialog on the right, filled by htmx ---------------------------------------------
+  var drawer = document.getElementById("drawer");
+  if (drawer) {
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target && event.detail.target.id === "drawer-content") {
+        if (!drawer.open) {
+          drawer.showModal();
+        }
+        var heading = drawer.querySelector("#drawer-title");
+        if (heading) {
+          heading.focus();
+        }
+      }
+    });
+    drawer.addEventListener("click", function (event) {
+      if (event.target === drawer || event.target.closest("[data-close-drawer]")) {
+        event.preventDefault();
+        drawer.close();
+      }
+    });
+    drawer.addEventListener("close", function () {
+      document.getElementById("drawer-content").innerHTML = "";
+    });
+  }
+})();
