@@ -74,9 +74,14 @@ class TelemetryValueForm(forms.Form):
     notes = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, label="Note")
 
     def __init__(self, *args, attribute, **kwargs):
+        kwargs.setdefault("auto_id", f"id_attr{attribute.pk}_%s")  # several cards on one page
         super().__init__(*args, **kwargs)
         self.attribute = attribute
         self.fields = {"value": self._value_field(attribute.data_type), **self.fields}
+        for field in self.fields.values():
+            is_checkbox = isinstance(field.widget, forms.CheckboxInput)
+            css = "form-check-input" if is_checkbox else "form-control form-control-sm"
+            field.widget.attrs["class"] = f"{css} {field.widget.attrs.get('class', '')}".strip()
 
     @staticmethod
     def _value_field(data_type: str) -> forms.Field:
@@ -84,7 +89,9 @@ class TelemetryValueForm(forms.Form):
         if data_type == DataType.BOOLEAN:
             return forms.BooleanField(required=False, label="True (ticked) or false (not ticked)")
         if data_type == DataType.NUMBER:
-            return forms.DecimalField(label=label, max_digits=30, decimal_places=10)
+            return forms.DecimalField(
+                label=label, max_digits=30, decimal_places=10, widget=forms.NumberInput(attrs={"step": "any"})
+            )
         if data_type == DataType.STRING:
             return forms.CharField(label=label, max_length=10_000, strip=False)
         if data_type == DataType.TIMESTAMP:

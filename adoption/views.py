@@ -17,15 +17,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from adoption import selectors, services
 from adoption.choices import TaskStatus
 from adoption.filters import PlanTaskFilter
-from adoption.forms import BulkStatusForm, TaskStatusForm, add_domain_error
+from adoption.forms import BulkStatusForm, TaskStatusForm, TelemetryValueForm, add_domain_error
 from adoption.permissions import get_customer_task_for_user, get_plan_for_user
 from adoption.templatetags.ui import pct
 from config.errors import DomainError, NotFound
-from customers.permissions import can_write_customer
-from telemetry.evaluation import adoption_plan_evaluate
-from telemetry.selectors import plan_stalest_required_attribute
+from config.middleware import error_response
+from customers.permissions import can_write_customer, customer_ids_visible_to
+from telemetry import criteria
+from telemetry.evaluation import adoption_plan_evaluate, evaluate_customer_tasks
+from telemetry.permissions import get_customer_attribute_for_user
+from telemetry.selectors import plan_stalest_required_attribute, task_attribute_rows
+from telemetry.services import customer_task_reset_to_telemetry, telemetry_ingest
 
 DASHBOARD = "plans/dashboard.html"
+DRAWER = "tasks/drawer.html"
 
 
 # --- lookups --------------------------------------------------------------------------------------
@@ -119,7 +124,8 @@ def _status_changed_response(request, plan, task, *, message: str, context: str 
     parts.update(_progress_context(plan))
     html = render_to_string(f"{DASHBOARD}#status-changed", parts, request=request)
     if context == "drawer" and row is not None:
-        html += render_to_string("tasks/drawer.html#drawer-status", {**parts, "oob": True}, request=request)
+        drawer = {**_drawer_context(plan, parts["task"], can_edit=True, context="panel"), "oob": True}
+        html += render_to_string(f"{DRAWER}#drawer-status-and-history", drawer, request=request)
     return _triggers(HttpResponse(html), **{"modal:close": True, "toast": message})
 
 
@@ -242,3 +248,151 @@ def plan_sync(request, plan_id: int):
             "nav_section": "customers",
         },
     )
+
+
+# --- the task drawer ----------------------------------------------------------------------------------
+
+
+def _drawer_context(plan, task, *, can_edit: bool, context: str, forms: dict | None = None) -> dict:
+    """Everything the drawer shows about one task: telemetry cards with their latest value and a
+    form to add one, and the status history (newest first) with its evidence."""
+    forms = forms or {}
+    cards = []
+    for attribute, latest in task_attribute_rows(task):
+        cards.append(
+            {
+                "attribute": attribute,
+                "latest": latest,
+                "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
+                "form": forms.get(attribute.pk) or (TelemetryValueForm(attribute=attribute) if can_edit else None),
+            }
+        )
+    return {
+        "plan": plan,
+        "task": task,
+        "cards": cards,
+        "history": selectors.task_history(task),
+        "can_edit": can_edit and not task.is_archived,
+        "can_hand_back": can_edit and task.is_user_owned and bool(cards),
+        "context": context,
+    }
+
+
+def _drawer_task(request, plan, task_id):
+    """The visible task with its row relations; archived tasks have left the plan: 404 like a missing one."""
+    _task(request, plan, task_id)
+    task = selectors.plan_task(plan, task_id)
+    if task is None:
+        raise NotFound(f"customer task {task_id} not found")
+    return _with_summary(task)
+
+
+def _render_drawer(request, plan, task, *, can_edit: bool, context: str, forms=None, message: str = ""):
+    """The drawer after a GET or a change. As a panel on the dashboard, a change also answers the task's
+    row, the progress card and the counts out of band, so the dashboard behind stays true."""
+    page = _drawer_context(plan, task, can_edit=can_edit, context=context, forms=forms)
+    if not request.htmx:
+        if message:
+            messages.success(request, message)
+        if request.method == "POST":
+            return redirect("task-detail", plan_id=plan.pk, task_id=task.pk)
+        return render(request, DRAWER, {**page, "customer": plan.customer_product.customer, "nav_section": "customers"})
+    html = render_to_string(f"{DRAWER}#drawer-panel", page, request=request)
+    if request.method == "POST" and context == "panel":
+        fresh = selectors.plan_for_page(plan.pk)
+        parts = {**_progress_context(fresh), "task": task, "can_edit": True, "oob": True}
+        html += render_to_string(f"{DASHBOARD}#status-changed", parts, request=request)
+    response = HttpResponse(html)
+    return _triggers(response, toast=message) if message else response
+
+
+@login_required
+def task_detail(request, plan_id: int, task_id: int):
+    """The task drawer: a panel on the dashboard for htmx, a page of its own otherwise."""
+    plan, can_edit = _plan(request, plan_id)
+    task = _drawer_task(request, plan, task_id)
+    context = "panel" if request.htmx else "page"
+    return _render_drawer(request, plan, task, can_edit=can_edit, context=context)
+
+
+def _drawer_context_name(request) -> str:
+    return "panel" if request.POST.get("context") == "panel" else "page"
+
+
+@login_required
+@require_POST
+def task_value_add(request, plan_id: int, task_id: int, attribute_id: int):
+    """A telemetry value typed in by a person, through the same ingestion service as GraphQL's
+    addTelemetryValue (source "manual entry"); the task is evaluated at once."""
+    plan, _ = _plan(request, plan_id, write=True)
+    task = _drawer_task(request, plan, task_id)
+    attribute = get_customer_attribute_for_user(request.user, attribute_id, write=True)
+    if attribute.customer_task_id != task.pk or not attribute.is_active:
+        raise NotFound(f"customer telemetry attribute {attribute_id} not found")
+    form = TelemetryValueForm(request.POST, attribute=attribute)
+    message = ""
+    if form.is_valid():
+        try:
+            result = telemetry_ingest(
+                actor=request.user,
+                items=[form.ingestion_item()],
+                allowed_customer_ids=customer_ids_visible_to(request.user),
+                channel="pages",
+            )
+        except DomainError as error:
+            _add_ingestion_errors(form, error)
+        else:
+            task = _drawer_task(request, plan, task.pk)
+            message = f"Value stored for {attribute.name}."
+            if result.status_changes:
+                message += f" “{task.name}” is now {TaskStatus(task.status).label}."
+            form = None
+    forms = {attribute.pk: form} if form is not None else None
+    if form is not None and not request.htmx:
+        page = _drawer_context(plan, task, can_edit=True, context="page", forms=forms)
+        return render(request, DRAWER, {**page, "customer": plan.customer_product.customer}, status=400)
+    return _render_drawer(
+        request, plan, task, can_edit=True, context=_drawer_context_name(request), forms=forms, message=message
+    )
+
+
+def _add_ingestion_errors(form, error: DomainError) -> None:
+    """The ingestion service names each bad item's field: show its message under that field."""
+    details = error.details if isinstance(error.details, list) else []
+    if not details:
+        add_domain_error(form, error)
+        return
+    fields = {"value": "value", "observedAt": "observed_at", "notes": "notes"}
+    for item in details:
+        name = fields.get(item.get("field"))
+        form.add_error(name if name in form.fields else None, item.get("message") or error.message)
+
+
+@login_required
+@require_POST
+def task_evaluate(request, plan_id: int, task_id: int):
+    """Evaluate this task's telemetry now (the evaluation service GraphQL's evaluateTaskTelemetry uses)."""
+    plan, _ = _plan(request, plan_id, write=True)
+    task = _drawer_task(request, plan, task_id)
+    changes = evaluate_customer_tasks(
+        task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": request.user.get_username()}
+    )
+    task = _drawer_task(request, plan, task.pk)
+    label = TaskStatus(task.status).label
+    message = f"Telemetry evaluated: now {label}." if changes else f"Telemetry evaluated: still {label}."
+    return _render_drawer(request, plan, task, can_edit=True, context=_drawer_context_name(request), message=message)
+
+
+@login_required
+@require_POST
+def task_hand_back(request, plan_id: int, task_id: int):
+    """Hand the task back to telemetry, which applies its computed status at once."""
+    plan, _ = _plan(request, plan_id, write=True)
+    task = _drawer_task(request, plan, task_id)
+    try:
+        customer_task_reset_to_telemetry(actor=request.user, task=task)
+    except DomainError as error:
+        return error_response(request, 400, error.message)
+    task = _drawer_task(request, plan, task.pk)
+    message = f"“{task.name}” is back with telemetry: {TaskStatus(task.status).label}."
+    return _render_drawer(request, plan, task, can_edit=True, context=_drawer_context_name(request), message=message)

@@ -47,6 +47,21 @@ def plan_attribute_rows(plan: AdoptionPlan) -> list[tuple[CustomerTelemetryAttri
     return [(attribute, latest.get(attribute.pk)) for attribute in attributes]
 
 
+def task_attribute_rows(task) -> list[tuple[CustomerTelemetryAttribute, CustomerTelemetryValue | None]]:
+    """A task's active attributes in order, each with its latest value (None without one).
+
+    Uses the task's prefetched `telemetry_attributes` when present (adoption.selectors.plan_tasks
+    prefetches the active ones); one query for the latest values whatever their number.
+    """
+    cache = getattr(task, "_prefetched_objects_cache", {})
+    if "telemetry_attributes" in cache:
+        attributes = [a for a in cache["telemetry_attributes"] if a.is_active]
+    else:
+        attributes = list(task.telemetry_attributes.filter(is_active=True).order_by("order", "pk"))
+    latest = latest_values_by_attribute(a.pk for a in attributes)
+    return [(attribute, latest.get(attribute.pk)) for attribute in attributes]
+
+
 # --- freshness (issue 4 item 7) -------------------------------------------------------------------
 
 

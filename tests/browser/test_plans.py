@@ -1,7 +1,11 @@
 """Plan journeys in a real browser: statuses without reloads, bulk changes, telemetry, roles."""
 
+import re
+
 from adoption.models import CustomerTask
+from adoption.services import customer_product_update
 from customers.models import Role
+from tests.factories import TaskFactory
 from tests.pages.plan_fixtures import build_plan
 
 
@@ -129,3 +133,80 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, make_us
     assert status == [403, "you may not change this adoption plan"]
     task.refresh_from_db()
     assert task.status == "NOT_STARTED"
+
+
+def test_add_a_telemetry_value_and_see_the_task_turn_done_with_its_evidence(
+    page, make_user, login, check_a11y, screenshot
+):
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey)
+    task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=2)
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    _mark_window(page)
+    page.locator(f"#task-{task.pk} a.task-link").click()
+    drawer = page.locator("#drawer")
+    drawer.get_by_role("heading", name="Task 2").wait_for()
+    assert page.evaluate("document.activeElement.id") == "drawer-title"
+    drawer.get_by_text("Add a value").click()
+    drawer.get_by_label("Value").fill("93")
+    check_a11y(page, "task drawer")
+    screenshot(page, "task-drawer")
+    drawer.get_by_role("button", name="Store value").click()
+
+    drawer.get_by_test_id("history-entry").first.wait_for()
+    evidence = drawer.get_by_test_id("history-entry").first.inner_text()
+    assert "Done, by telemetry" in evidence and "metric_1 = 93" in evidence and "(metric_1 ≥ 90)" in evidence
+    assert "Met" in drawer.get_by_test_id("attribute-met").inner_text()
+    # the dashboard behind updated too
+    assert page.locator(f"#task-{task.pk}.row-DONE").count() == 1
+    assert page.get_by_test_id("plan-percentage").inner_text() == "5.6 %"
+    page.keyboard.press("Escape")
+    assert not drawer.is_visible()
+    _assert_not_reloaded(page)
+
+
+def test_set_done_against_telemetry_see_the_flag_and_hand_it_back(page, make_user, login):
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey)
+    task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=1)
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    _mark_window(page)
+    page.locator(f"#task-{task.pk} a.task-link").click()
+    drawer = page.locator("#drawer")
+    drawer.get_by_role("button", name="Evaluate now").click()  # telemetry computes Not started
+    page.locator("#toasts").get_by_text("Telemetry evaluated: still Not started.").wait_for()
+    drawer.get_by_role("button", name=re.compile("^Status: Not started")).click()
+    dialog = page.locator("#modal")
+    dialog.get_by_label("Status").select_option("DONE")
+    dialog.get_by_role("button", name="Save status").click()
+    drawer.get_by_test_id("drawer-disagrees").wait_for()
+    assert "Telemetry says Not started (0 of 1 required met)" in drawer.get_by_test_id("drawer-disagrees").inner_text()
+    assert page.locator(f"#task-{task.pk} [data-testid=disagrees]").count() == 1
+
+    drawer.get_by_role("button", name="Hand back to telemetry").click()
+    drawer.get_by_text("Reset to telemetry by casey").wait_for()
+    assert drawer.get_by_test_id("drawer-disagrees").count() == 0
+    assert page.locator(f"#task-{task.pk}.row-NOT_STARTED [data-testid=disagrees]").count() == 0
+    task.refresh_from_db()
+    assert (task.status, task.status_update_source) == ("NOT_STARTED", "TELEMETRY")
+    _assert_not_reloaded(page)
+
+
+def test_sync_preview_page(page, make_user, login, check_a11y, screenshot):
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey)
+    TaskFactory(product=plan.product, name="Signature audit", license_level=3, sequence_number=50)
+    customer_product_update(actor=casey, customer_product=plan.customer_product, license_level="SIGNATURE")
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    page.get_by_role("link", name="Review the sync").click()
+    page.get_by_test_id("to-add-count").wait_for()
+    assert page.get_by_test_id("to-add-count").inner_text() == "1"
+    check_a11y(page, "sync preview")
+    screenshot(page, "plan-sync-preview")
+    page.get_by_role("button", name="Apply sync").click()
+    page.wait_for_url(f"**/plans/{plan.pk}/")
+    assert "Plan synced: 1 task added, 0 archived, 0 refreshed." in page.locator("#messages").inner_text()
+    assert page.locator("tr.task-row").count() == 9
