@@ -4,15 +4,19 @@ Idempotent: everything is looked up by name first, so a second run changes nothi
 leaves alone whatever was changed by hand in the demo since). Refuses in production mode: it
 creates users with published passwords. Uses the same loader and services as everything else:
 load_catalog for the catalog, customer_create / customer_set_assignees / customer_product_assign /
-customer_task_update_status for the customers, so the demo has real plans, history and audit.
+customer_task_update_status for the customers, so the demo has real plans, history and audit, and
+telemetry_ingest for telemetry values, so that some tasks are moved by telemetry (with evidence in their
+history), one task set DONE by hand disagrees with its telemetry, and some required values are stale.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from adoption.catalog_io import CatalogValidationError, catalog_load_file
 from adoption.choices import TaskStatus
@@ -20,6 +24,7 @@ from adoption.models import Outcome, Product, Release
 from adoption.services import customer_product_assign, customer_task_update_status
 from customers.models import Customer, CustomerProduct, Role, UserProfile
 from customers.services import customer_create, customer_set_assignees
+from telemetry.services import telemetry_ingest
 
 DEMO_CATALOG = Path(settings.BASE_DIR) / "adoption" / "demo" / "catalog.yaml"
 
@@ -146,6 +151,64 @@ CUSTOMERS = [
 ]
 
 
+# Telemetry from the customers' systems, sent once a plan is created and its CSM has set the statuses
+# above: (customer, product) -> source system and (task, attribute, value, observed days ago). A value
+# that is a callable receives the moment of seeding (for TIMESTAMP values relative to it).
+DEMO_TELEMETRY = {
+    ("Northwind Logistics", "Identity Guard"): {
+        "source": "idp-connector",
+        "values": [
+            # Set DONE by the CSM, and telemetry agrees.
+            ("Connect the corporate directory", "directory_connected", True, 2),
+            ("Connect the corporate directory", "synced_users", 4150, 1),
+            # Set DONE by the CSM on the weekly call, but only 72.5 % are enrolled: telemetry says
+            # IN_PROGRESS and the task shows that telemetry disagrees.
+            ("Roll out MFA to all users", "mfa_enrolled_pct", 72.5, 1),
+            ("Roll out MFA to all users", "mfa_enforced", True, 1),
+            # Untouched by the CSM: telemetry moves these (DONE, IN_PROGRESS, DONE).
+            ("Configure risk-based step-up authentication", "step_up_risk_level", "medium", 3),
+            ("Go passwordless for the workforce", "passwordless_pct", 35, 1),
+            ("Go passwordless for the workforce", "password_signins_7d", 80, 1),
+            ("Protect SSH and RDP with the access gateway", "gateway_sessions_7d", 14, 1),
+            # Required, not met, and last reported more than three weeks ago: stale.
+            ("Enable continuous access evaluation", "cae_mode", "disabled", 23),
+        ],
+    },
+    ("Contoso Health", "Identity Guard"): {
+        "source": "siem-export",
+        "values": [
+            # Time-based criteria: viewed within 7 days (DONE); the last audit export is 22 days old,
+            # so "within 1 day" is not met and the task stays IN_PROGRESS with a stale required value.
+            (
+                "Review the security dashboard weekly",
+                "dashboard_last_viewed",
+                lambda now: (now - timedelta(days=3)).isoformat(),
+                3,
+            ),
+            ("Export the audit log to your SIEM", "siem_destination", "Splunk Cloud", 22),
+            (
+                "Export the audit log to your SIEM",
+                "last_audit_export",
+                lambda now: (now - timedelta(days=22)).isoformat(),
+                22,
+            ),
+        ],
+    },
+    ("Contoso Health", "Pulse Observability"): {
+        "source": "pulse-api",
+        "values": [
+            ("Define the first service-level objective", "slo_count", 2, 1),
+            (
+                "Define the first service-level objective",
+                "slo_summary",
+                {"objectives": [{"name": "Patient portal availability", "target": 99.5, "owner": "portal-team"}]},
+                1,
+            ),
+        ],
+    },
+}
+
+
 class Command(BaseCommand):
     help = "Load the demo catalog, demo users of every role and demo customers with plans (idempotent)."
 
@@ -158,7 +221,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 catalog = catalog_load_file(DEMO_CATALOG)
                 users, new_users = self._users()
-                new_customers, new_plans = self._customers(users)
+                new_customers, new_plans, telemetry = self._customers(users)
         except CatalogValidationError as exc:
             for error in exc.errors:
                 self.stderr.write(str(error))
@@ -170,6 +233,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data: {new_users} users, {new_customers} customers and {new_plans} adoption plans created "
             f"(existing ones left as they are)."
+        )
+        self.stdout.write(
+            f"Demo telemetry: {telemetry['values']} values stored, {telemetry['changes']} task status changes."
         )
         self.stdout.write("")
         self.stdout.write("Demo logins (local demo only):")
@@ -201,6 +267,7 @@ class Command(BaseCommand):
         admin = users["admin"]
         products = {p.name: p for p in Product.objects.active()}
         new_customers = new_plans = 0
+        telemetry = {"values": 0, "changes": 0}
         for spec in CUSTOMERS:
             customer = Customer.objects.filter(name=spec["name"]).order_by("pk").first()
             if customer is None:
@@ -233,8 +300,9 @@ class Command(BaseCommand):
                     release_ids=release_ids,
                 )
                 self._progress(assignment, entry, csm)
+                self._telemetry(assignment, spec["name"], entry["product"], admin, telemetry)
                 new_plans += 1
-        return new_customers, new_plans
+        return new_customers, new_plans, telemetry
 
     def _progress(self, assignment, entry, csm):
         tasks = list(assignment.adoption_plan.tasks.visible().order_by("sequence_number", "pk"))
@@ -247,3 +315,25 @@ class Command(BaseCommand):
         }
         for task, status in zip(tasks, plan, strict=False):
             customer_task_update_status(actor=csm, task=task, status=status, notes=notes[status])
+
+    def _telemetry(self, assignment, customer_name, product_name, actor, totals):
+        """Only for a plan created in this run (like its statuses), so a second run stores nothing."""
+        demo = DEMO_TELEMETRY.get((customer_name, product_name))
+        if demo is None:
+            return
+        now = timezone.now()
+        plan = assignment.adoption_plan
+        items = [
+            {
+                "adoptionPlanId": str(plan.pk),
+                "taskName": task_name,
+                "attributeName": attribute_name,
+                "value": value(now) if callable(value) else value,
+                "observedAt": (now - timedelta(days=days_ago)).isoformat(),
+                "source": demo["source"],
+            }
+            for task_name, attribute_name, value, days_ago in demo["values"]
+        ]
+        result = telemetry_ingest(actor=actor, items=items, batch_id=f"demo-plan-{plan.pk}", channel="demo")
+        totals["values"] += len(result.values)
+        totals["changes"] += len(result.status_changes)
