@@ -10,7 +10,8 @@ from telemetry.schema import TelemetryCatalogMutation, TelemetryMutation
 
 
 class Query(CustomerQuery, AdoptionQuery, graphene.ObjectType):
-    pass
+    """Reads: customers, the catalog, adoption plans and their tasks. Everything is limited to what the
+    signed-in user may see; an object you may not see answers NOT_FOUND, like a missing one."""
 
 
 class Mutation(
@@ -21,7 +22,7 @@ class Mutation(
     TelemetryCatalogMutation,
     graphene.ObjectType,
 ):
-    pass
+    """Writes. A document runs in one transaction: if any of its fields fails, nothing of it is kept."""
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)

@@ -65,22 +65,31 @@ register_relation(
 
 
 class Customer(graphene.ObjectType):
-    id = graphene.ID(required=True)
-    name = graphene.String(required=True)
-    description = optional_string("description")
-    products = related_list("Customer", "products", "customers.schema.CustomerProductWithPlan")
-    created_at = timestamp("created_at", required=True)
-    updated_at = timestamp("updated_at", required=True)
+    """A customer of the vendor, with the products it owns (its assignments)."""
+
+    id = graphene.ID(required=True, description="The customer's id (database key, as a string).")
+    name = graphene.String(required=True, description="Unique, ignoring case and surrounding spaces.")
+    description = optional_string("description", description="Free text; null when empty.")
+    products = related_list(
+        "Customer",
+        "products",
+        "customers.schema.CustomerProductWithPlan",
+        description="The customer's assignments, by product name.",
+    )
+    created_at = timestamp("created_at", required=True, description="ISO 8601 date-time with time zone.")
+    updated_at = timestamp("updated_at", required=True, description="ISO 8601 date-time with time zone.")
 
 
 class CustomerProductWithPlan(graphene.ObjectType):
     class Meta:
         description = "An assignment: the customer owns a product at a license level with chosen outcomes and releases."
 
-    id = graphene.ID(required=True)
-    customer = related_object("CustomerProductWithPlan", "customer", Customer)
-    product = related_object("CustomerProductWithPlan", "product", "adoption.schema.Product_")
-    license_level = graphene.Field(graphene.NonNull(LicenseLevel))
+    id = graphene.ID(required=True, description="The assignment's id (database key, as a string).")
+    customer = related_object("CustomerProductWithPlan", "customer", Customer, description="Who owns the product.")
+    product = related_object(
+        "CustomerProductWithPlan", "product", "adoption.schema.Product_", description="The catalog product owned."
+    )
+    license_level = graphene.Field(graphene.NonNull(LicenseLevel), description="The license tier bought.")
     selected_outcomes = related_list(
         "CustomerProductWithPlan",
         "selectedOutcomes",
@@ -94,16 +103,28 @@ class CustomerProductWithPlan(graphene.ObjectType):
         description="Empty means all releases.",
     )
     adoption_plan = related_object(
-        "CustomerProductWithPlan", "adoptionPlan", "adoption.schema.AdoptionPlan_", required=False
+        "CustomerProductWithPlan",
+        "adoptionPlan",
+        "adoption.schema.AdoptionPlan_",
+        required=False,
+        description="The plan made for this assignment; null until one is created.",
     )
-    purchased_at = timestamp("purchased_at", required=True)
-    created_at = timestamp("created_at", required=True)
-    updated_at = timestamp("updated_at", required=True)
+    purchased_at = timestamp("purchased_at", required=True, description="When the product was bought, ISO 8601.")
+    created_at = timestamp("created_at", required=True, description="ISO 8601 date-time with time zone.")
+    updated_at = timestamp("updated_at", required=True, description="ISO 8601 date-time with time zone.")
 
 
 class CustomerQuery(graphene.ObjectType):
-    customer = graphene.Field(Customer, id=graphene.ID(required=True))
-    customers = graphene.List(graphene.NonNull(Customer), required=True)
+    customer = graphene.Field(
+        Customer,
+        id=graphene.ID(required=True, description="The customer's id."),
+        description="One customer you may see; NOT_FOUND otherwise.",
+    )
+    customers = graphene.List(
+        graphene.NonNull(Customer),
+        required=True,
+        description="The customers you may see, by name: all for ADMIN, the assigned ones for CSM and VIEWER.",
+    )
 
     @staticmethod
     def resolve_customer(root, info, id):
@@ -118,25 +139,37 @@ class CustomerQuery(graphene.ObjectType):
 
 
 class CreateCustomerInput(graphene.InputObjectType):
-    name = graphene.String(required=True)
-    description = graphene.String()
+    """A new customer."""
+
+    name = graphene.String(
+        required=True, description="At most 200 characters, unique ignoring case and surrounding spaces."
+    )
+    description = graphene.String(description="Free text, at most 10,000 characters.")
 
 
 class UpdateCustomerInput(graphene.InputObjectType):
-    name = graphene.String()
-    description = graphene.String()
+    """Changes to a customer."""
+
+    name = graphene.String(
+        description="At most 200 characters, unique ignoring case and surrounding spaces. Left out means unchanged."
+    )
+    description = graphene.String(description="Free text, at most 10,000 characters. Left out means unchanged.")
 
 
 class AssignProductInput(graphene.InputObjectType):
-    customer_id = graphene.ID(required=True)
-    product_id = graphene.ID(required=True)
-    license_level = graphene.InputField(graphene.NonNull(LicenseLevel))
+    """A product for a customer: creates the assignment and its adoption plan in one step."""
+
+    customer_id = graphene.ID(required=True, description="The customer.")
+    product_id = graphene.ID(required=True, description="An active product the customer does not have yet.")
+    license_level = graphene.InputField(graphene.NonNull(LicenseLevel), description="The license tier bought.")
     selected_outcome_ids = graphene.List(graphene.NonNull(graphene.ID), required=True, description="[] means all.")
     selected_release_ids = graphene.List(graphene.NonNull(graphene.ID), description="Left out or [] means all.")
 
 
 class UpdateCustomerProductInput(graphene.InputObjectType):
-    license_level = graphene.InputField(LicenseLevel)
+    """New entitlements for an assignment. The plan is marked as needing sync; its tasks change on sync."""
+
+    license_level = graphene.InputField(LicenseLevel, description="The new license tier. Left out means unchanged.")
     selected_outcome_ids = graphene.List(graphene.NonNull(graphene.ID), description="Left out: unchanged; []: all.")
     selected_release_ids = graphene.List(graphene.NonNull(graphene.ID), description="Left out: unchanged; []: all.")
 
@@ -157,23 +190,41 @@ def _summary(deleted: dict) -> str:
 
 class CustomerMutation(graphene.ObjectType):
     create_customer = graphene.Field(
-        graphene.NonNull(Customer), input=graphene.Argument(graphene.NonNull(CreateCustomerInput))
+        graphene.NonNull(Customer),
+        input=graphene.Argument(graphene.NonNull(CreateCustomerInput), description="The new customer."),
+        description="Create a customer. ADMIN only.",
     )
     update_customer = graphene.Field(
         graphene.NonNull(Customer),
-        id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(UpdateCustomerInput)),
+        id=graphene.ID(required=True, description="The customer's id."),
+        input=graphene.Argument(graphene.NonNull(UpdateCustomerInput), description="The fields to change."),
+        description="Change a customer's name or description. ADMIN, or a CSM assigned to the customer.",
     )
-    delete_customer = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
+    delete_customer = graphene.Field(
+        graphene.NonNull(DeleteResult),
+        id=graphene.ID(required=True, description="The customer's id."),
+        description="Delete a customer with its assignments, plans, tasks, history, telemetry and API keys. "
+        "ADMIN only; the audit log keeps a summary.",
+    )
     assign_product_to_customer = graphene.Field(
-        graphene.NonNull(CustomerProductWithPlan), input=graphene.Argument(graphene.NonNull(AssignProductInput))
+        graphene.NonNull(CustomerProductWithPlan),
+        input=graphene.Argument(graphene.NonNull(AssignProductInput), description="Customer, product, entitlements."),
+        description="Assign a product to a customer and snapshot its eligible tasks into a new adoption plan. "
+        "CONFLICT if the customer already has the product.",
     )
     update_customer_product = graphene.Field(
         graphene.NonNull(CustomerProductWithPlan),
-        id=graphene.ID(required=True),
-        input=graphene.Argument(graphene.NonNull(UpdateCustomerProductInput)),
+        id=graphene.ID(required=True, description="The assignment's id."),
+        input=graphene.Argument(
+            graphene.NonNull(UpdateCustomerProductInput), description="The entitlements to change."
+        ),
+        description="Change an assignment's license level, outcomes or releases; the plan then needs a sync.",
     )
-    remove_product_from_customer = graphene.Field(graphene.NonNull(DeleteResult), id=graphene.ID(required=True))
+    remove_product_from_customer = graphene.Field(
+        graphene.NonNull(DeleteResult),
+        id=graphene.ID(required=True, description="The assignment's id."),
+        description="Remove a product from a customer, with its plan, tasks, history and telemetry values.",
+    )
 
     @staticmethod
     def resolve_create_customer(root, info, input):

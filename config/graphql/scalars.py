@@ -43,5 +43,9 @@ def enum_value(value):
 
 
 class DeleteResult(graphene.ObjectType):
-    success = graphene.Boolean(required=True)
-    message = graphene.String()
+    """The answer of a delete or remove mutation."""
+
+    success = graphene.Boolean(required=True, description="True when the item was deleted (refusals are errors).")
+    message = graphene.String(
+        description="What was deleted, in words, e.g. with the number of tasks that went with it."
+    )
