@@ -68,7 +68,7 @@ class Customer(graphene.ObjectType):
     """A customer of the vendor, with the products it owns (its assignments)."""
 
     id = graphene.ID(required=True, description="The customer's id (database key, as a string).")
-    name = graphene.String(required=True, description="Unique, ignoring case and surrounding spaces.")
+    name = graphene.String(required=True, description="The customer's name, trimmed.")
     description = optional_string("description", description="Free text; null when empty.")
     products = related_list(
         "Customer",
@@ -142,7 +142,7 @@ class CreateCustomerInput(graphene.InputObjectType):
     """A new customer."""
 
     name = graphene.String(
-        required=True, description="At most 200 characters, unique ignoring case and surrounding spaces."
+        required=True, description="Not blank, at most 200 characters; surrounding spaces are trimmed."
     )
     description = graphene.String(description="Free text, at most 10,000 characters.")
 
@@ -151,7 +151,7 @@ class UpdateCustomerInput(graphene.InputObjectType):
     """Changes to a customer."""
 
     name = graphene.String(
-        description="At most 200 characters, unique ignoring case and surrounding spaces. Left out means unchanged."
+        description="Not blank, at most 200 characters; surrounding spaces are trimmed. Left out means unchanged."
     )
     description = graphene.String(description="Free text, at most 10,000 characters. Left out means unchanged.")
 
