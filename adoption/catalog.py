@@ -18,24 +18,17 @@ Rules (SPEC 2, 6.2, 10 "Catalog changes"):
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from adoption.choices import DataType, LicenseLevel
-from adoption.models import WEIGHT_MAX, Outcome, Product, Release, Task
+from adoption import catalog_rules as rules
+from adoption.choices import LicenseLevel
+from adoption.models import Outcome, Product, Release, Task
 from config.audit.services import audit_record
 from config.errors import Conflict, NotFound, ValidationFailed, parse_id
-from telemetry.criteria import CriteriaValidationError, check_criterion
 from telemetry.models import TelemetryAttribute
-
-MAX_INT = 2**31 - 1
-MAX_URLS = 50
-LEVEL_MAX = Decimal("9999999.999")
-_url_validator = URLValidator(schemes=["http", "https"])
 
 # ---------------------------------------------------------------------------------------------
 # Lookups: active catalog items by id; a malformed, unknown or deleted id is NOT_FOUND.
@@ -79,84 +72,40 @@ def catalog_attribute_get(attribute_id) -> TelemetryAttribute:
 # ---------------------------------------------------------------------------------------------
 
 
+def _checked(rule, value, *, field: str, **options):
+    """Apply a catalog rule; its first problem becomes VALIDATION_ERROR on the field (with the path)."""
+    try:
+        return rule(value, **options)
+    except rules.RuleViolation as exc:
+        raise ValidationFailed(exc.message, field=rules.joined(field, exc.path)) from None
+
+
 def _name(value, *, max_length: int, field: str = "name") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("a name is required", field=field)
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationFailed(f"the name is too long ({len(value)} characters, at most {max_length})", field=field)
-    return value
+    return _checked(rules.name, value, field=field, max_length=max_length)
 
 
-def _text(value, *, field: str, max_length: int = 20000) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationFailed("must be a string", field=field)
-    if len(value) > max_length:
-        raise ValidationFailed(f"is too long ({len(value)} characters, at most {max_length})", field=field)
-    return value
+def _text(value, *, field: str) -> str:
+    return _checked(rules.text, value, field=field)
 
 
 def _integer(value, *, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(f"must be an integer, got {value!r}", field=field)
-    if value < 0:
-        raise ValidationFailed(f"must be 0 or more, got {value}", field=field)
-    if value > MAX_INT:
-        raise ValidationFailed(f"must be at most {MAX_INT}, got {value}", field=field)
-    return value
-
-
-def _decimal(value, *, field: str, maximum: Decimal, places: int, minimum: Decimal = Decimal("0")) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        raise ValidationFailed(f"must be a number, got {value!r}", field=field)
-    try:
-        number = Decimal(str(value))  # through str, so 0.1 stays 0.1
-    except InvalidOperation:
-        raise ValidationFailed(f"must be a number, got {value!r}", field=field) from None
-    if not number.is_finite():
-        raise ValidationFailed(f"must be a finite number, got {value!r}", field=field)
-    if number < minimum or number > maximum:
-        raise ValidationFailed(f"must be between {minimum} and {maximum}, got {value}", field=field)
-    if number != number.quantize(Decimal(1).scaleb(-places)):
-        raise ValidationFailed(f"has more than {places} decimal places: {value}", field=field)
-    return number
+    return _checked(rules.integer, value, field=field)
 
 
 def _weight(value) -> Decimal:
-    return _decimal(value, field="weight", maximum=WEIGHT_MAX, places=2)
+    return _checked(rules.weight, value, field="weight", text_ok=True)
+
+
+def _release_level(value) -> Decimal:
+    return _checked(rules.release_level, value, field="level", text_ok=True)
 
 
 def _license_level(value) -> LicenseLevel:
-    value = getattr(value, "value", value)
-    if isinstance(value, int) and not isinstance(value, bool) and value in LicenseLevel.values:
-        return LicenseLevel(value)
-    try:
-        return LicenseLevel.from_name(value)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="licenseLevel") from None
+    return _checked(rules.license_level, value, field="licenseLevel")
 
 
 def _urls(values, *, field: str) -> list[str]:
-    if values is None:
-        return []
-    if not isinstance(values, list | tuple):
-        raise ValidationFailed("must be a list of URLs", field=field)
-    if len(values) > MAX_URLS:
-        raise ValidationFailed(f"at most {MAX_URLS} URLs, got {len(values)}", field=field)
-    urls = []
-    for index, url in enumerate(values):
-        where = f"{field}[{index}]"
-        if not isinstance(url, str):
-            raise ValidationFailed("must be a URL string", field=where)
-        url = url.strip()
-        try:
-            _url_validator(url)
-        except ValidationError:
-            raise ValidationFailed(f"is not a valid http(s) URL: {url[:80]!r}", field=where) from None
-        urls.append(url)
-    return urls
+    return _checked(rules.urls, values, field=field)
 
 
 def _links(model, values, *, product: Product, field: str, label: str) -> list:
@@ -186,24 +135,19 @@ def _links(model, values, *, product: Product, field: str, label: str) -> list:
 
 
 def _data_type(value) -> str:
-    value = getattr(value, "value", value)
-    if value not in DataType.values:
-        raise ValidationFailed(
-            f"unknown data type {value!r}; expected one of {', '.join(DataType.values)}", field="dataType"
-        )
-    return value
+    return _checked(rules.data_type, value, field="dataType")
 
 
 def _criteria(criteria, data_type: str) -> dict:
+    """Every problem of the criterion in ``details.errors``; the message lists them all."""
     try:
-        return check_criterion(criteria, data_type)
-    except CriteriaValidationError as exc:
+        return rules.success_criteria(criteria, data_type)
+    except rules.RuleViolation as exc:
         errors = [
-            {"field": "successCriteria" + (f".{e.path}" if e.path else ""), "message": e.message} for e in exc.errors
+            {"field": rules.joined("successCriteria", path), "message": message} for path, message in exc.problems
         ]
-        first = errors[0] if errors else {"field": "successCriteria", "message": "invalid criterion"}
-        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or first["message"]
-        raise ValidationFailed(message, field=first["field"], details={"errors": errors}) from None
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise ValidationFailed(message, field=errors[0]["field"], details={"errors": errors}) from None
 
 
 def _unique(queryset, name: str, *, kind: str, exclude_pk=None) -> None:
@@ -312,14 +256,10 @@ def outcome_delete(*, actor, outcome: Outcome) -> dict:
     return _deleted("outcome", outcome.name)
 
 
-def _level(value) -> Decimal:
-    return _decimal(value, field="level", maximum=LEVEL_MAX, places=3)
-
-
 @transaction.atomic
 def release_create(*, actor, product: Product, name, level, description=None) -> Release:
     name = _name(name, max_length=100)
-    level = _level(level)
+    level = _release_level(level)
     _unique(product.releases.all(), name, kind="release")
     release = Release(product=product, name=name, level=level, description=_text(description, field="description"))
     _save(release, kind="release")
@@ -337,7 +277,7 @@ def release_update(*, actor, release: Release, name=None, level=None, descriptio
         )
         changed.append("name")
     if level is not None:
-        release.level = _level(level)
+        release.level = _release_level(level)
         changed.append("level")
     if description is not None:
         release.description = _text(description, field="description")
@@ -516,11 +456,7 @@ def telemetry_attribute_create(
 
 
 def _order(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT:
-        raise ValidationFailed(f"must be an integer, got {value!r}", field="order")
-    return value
+    return 0 if value is None else _checked(rules.order, value, field="order")
 
 
 @transaction.atomic

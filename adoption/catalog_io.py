@@ -38,20 +38,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from adoption.choices import DataType, LicenseLevel
-from adoption.models import WEIGHT_MAX, Outcome, Product, Release, Task
-from telemetry.criteria import normalize_criterion, validate_criterion
+from adoption import catalog_rules as rules
+from adoption.choices import LicenseLevel
+from adoption.models import Outcome, Product, Release, Task
 from telemetry.models import TelemetryAttribute
 
 # Keys of each entry: required ones first. Anything else is an "unknown key" error.
@@ -66,10 +64,6 @@ TASK_KEYS = (
 TASK_REQUIRED = ("name", "estMinutes", "weight", "licenseLevel")
 ATTRIBUTE_KEYS = ("name", "description", "dataType", "isRequired", "successCriteria", "order")
 ATTRIBUTE_REQUIRED = ("name", "dataType")
-
-MAX_INT = 2_147_483_647
-RELEASE_LEVEL_MAX = Decimal("9999999.999")  # DecimalField(max_digits=10, decimal_places=3)
-_url_validator = URLValidator(schemes=["http", "https"])
 
 
 class CatalogFileError(Exception):
@@ -157,35 +151,8 @@ def write_catalog_file(data: dict, path: str | Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"number {value!r}"
-    if isinstance(value, str):
-        return f"string {value[:40]!r}" + ("…" if len(value) > 40 else "")
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def _nested(parent: str, label: str) -> str:
     return f"{parent} > {label}" if parent else label
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """A number from the file as Decimal (through str, so 0.1 stays 0.1); None if not a finite number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 @dataclass
@@ -199,7 +166,7 @@ class _Validator:
 
     def mapping(self, value, loc, ctx, allowed, required=()) -> dict | None:
         if not isinstance(value, dict):
-            self.error(loc, f"must be an object, got {_describe(value)}", ctx)
+            self.error(loc, f"must be an object, got {rules.describe(value)}", ctx)
             return None
         for key in value:
             if key not in allowed:
@@ -213,91 +180,59 @@ class _Validator:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(loc, f"must be a list, got {_describe(value)}", ctx)
+            self.error(loc, f"must be a list, got {rules.describe(value)}", ctx)
             return []
         return value
 
-    def text(self, data, key, loc, ctx, *, required=False, max_length=None, default="") -> str | None:
+    def check(self, rule, value, loc, ctx, **options):
+        """Apply a catalog rule (adoption.catalog_rules); record each of its problems at its location."""
+        try:
+            return rule(value, **options)
+        except rules.RuleViolation as exc:
+            for path, message in exc.problems:
+                self.error(rules.joined(loc, path), message, ctx)
+            return None
+
+    def text(self, data, key, loc, ctx, *, required=False, max_length=rules.TEXT_MAX, default="") -> str | None:
         if key not in data:
             return None if required else default
         value = data[key]
-        if value is None and not required:
+        if required:
+            return self.check(rules.name, value, f"{loc}.{key}", ctx, max_length=max_length)
+        if value is None:
             return default
-        if not isinstance(value, str):
-            self.error(f"{loc}.{key}", f"must be a string, got {_describe(value)}", ctx)
-            return None
-        if required and not value.strip():
-            self.error(f"{loc}.{key}", "must not be empty", ctx)
-            return None
-        if max_length and len(value) > max_length:
-            self.error(f"{loc}.{key}", f"is too long ({len(value)} characters, at most {max_length})", ctx)
-            return None
-        return value
+        return self.check(rules.text, value, f"{loc}.{key}", ctx, max_length=max_length)
 
-    def integer(self, data, key, loc, ctx, *, default=0, minimum=None) -> int | None:
+    def integer(self, data, key, loc, ctx, *, default=0, rule=rules.integer) -> int | None:
         if key not in data:
             return default
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(f"{loc}.{key}", f"must be an integer, got {_describe(value)}", ctx)
-            return None
-        if minimum is not None and value < minimum:
-            self.error(f"{loc}.{key}", f"must be >= {minimum}, got {value}", ctx)
-            return None
-        if abs(value) > MAX_INT:
-            self.error(f"{loc}.{key}", f"is too large (at most {MAX_INT})", ctx)
-            return None
-        return value
+        return self.check(rule, data[key], f"{loc}.{key}", ctx)
 
     def boolean(self, data, key, loc, ctx, *, default=False) -> bool | None:
         if key not in data:
             return default
         value = data[key]
         if not isinstance(value, bool):
-            self.error(f"{loc}.{key}", f"must be true or false, got {_describe(value)}", ctx)
+            self.error(f"{loc}.{key}", f"must be true or false, got {rules.describe(value)}", ctx)
             return None
         return value
 
-    def decimal(self, data, key, loc, ctx, *, minimum, maximum, places) -> Decimal | None:
+    def number(self, data, key, loc, ctx, rule) -> Decimal | None:
         if key not in data:
             return None  # "is required" was reported by mapping()
-        value = data[key]
-        number = _decimal(value)
-        if number is None:
-            self.error(f"{loc}.{key}", f"must be a number, got {_describe(value)}", ctx)
-            return None
-        if number < minimum or number > maximum:
-            self.error(f"{loc}.{key}", f"must be between {minimum} and {maximum}, got {value}", ctx)
-            return None
-        if number != number.quantize(Decimal(1).scaleb(-places)):
-            self.error(f"{loc}.{key}", f"has more than {places} decimal places: {value}", ctx)
-            return None
-        return number
+        return self.check(rule, data[key], f"{loc}.{key}", ctx)
 
     def urls(self, data, key, loc, ctx) -> list[str]:
-        raw = data.get(key)
-        items = self.list_of(raw, f"{loc}.{key}", ctx)
-        result = []
-        for i, url in enumerate(items):
-            where = f"{loc}.{key}[{i}]"
-            if not isinstance(url, str):
-                self.error(where, f"must be a URL string, got {_describe(url)}", ctx)
-                continue
-            try:
-                _url_validator(url)
-            except ValidationError:
-                self.error(where, f"is not a valid http(s) URL: {url[:80]!r}", ctx)
-                continue
-            result.append(url)
-        return result
+        return self.check(rules.urls, data.get(key), f"{loc}.{key}", ctx) or []
 
     def names(self, data, key, loc, ctx, known: set[str], kind: str) -> list[str]:
         items = self.list_of(data.get(key), f"{loc}.{key}", ctx)
         result: list[str] = []
         for i, name in enumerate(items):
             where = f"{loc}.{key}[{i}]"
+            name = name.strip() if isinstance(name, str) else name  # names are stored without blanks
             if not isinstance(name, str):
-                self.error(where, f"must be the name of one of the product's {kind}s, got {_describe(name)}", ctx)
+                self.error(where, f"must be the name of one of the product's {kind}s, got {rules.describe(name)}", ctx)
             elif name not in known:
                 choices = ", ".join(sorted(known)) or "none defined"
                 self.error(where, f"unknown {kind} {name!r}; the product's {kind}s are: {choices}", ctx)
@@ -319,7 +254,7 @@ class _Validator:
 
     def catalog(self, data) -> list[dict]:
         if not isinstance(data, dict):
-            self.error("", f'the file must hold an object with a "products" list, got {_describe(data)}')
+            self.error("", f'the file must hold an object with a "products" list, got {rules.describe(data)}')
             return []
         for key in data:
             if key not in TOP_KEYS:
@@ -343,7 +278,7 @@ class _Validator:
         if self.mapping(data, loc, ctx, PRODUCT_KEYS, required=("name",)) is None:
             return None
         item = {
-            "name": self.text(data, "name", loc, ctx, required=True, max_length=200),
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=rules.NAME_MAX),
             "description": self.text(data, "description", loc, ctx),
             "outcomes": [],
             "releases": [],
@@ -355,7 +290,7 @@ class _Validator:
             if self.mapping(outcome, where, ctx, OUTCOME_KEYS, required=("name",)) is None:
                 continue
             entry = {
-                "name": self.text(outcome, "name", where, ctx, required=True, max_length=200),
+                "name": self.text(outcome, "name", where, ctx, required=True, max_length=rules.NAME_MAX),
                 "description": self.text(outcome, "description", where, ctx),
             }
             self.unique(seen, entry["name"], where, ctx, "outcome")
@@ -366,10 +301,8 @@ class _Validator:
             if self.mapping(release, where, ctx, RELEASE_KEYS, required=("name", "level")) is None:
                 continue
             entry = {
-                "name": self.text(release, "name", where, ctx, required=True, max_length=100),
-                "level": self.decimal(
-                    release, "level", where, ctx, minimum=Decimal(0), maximum=RELEASE_LEVEL_MAX, places=3
-                ),
+                "name": self.text(release, "name", where, ctx, required=True, max_length=rules.SHORT_NAME_MAX),
+                "level": self.number(release, "level", where, ctx, rules.release_level),
                 "description": self.text(release, "description", where, ctx),
             }
             self.unique(seen, entry["name"], where, ctx, "release")
@@ -392,26 +325,17 @@ class _Validator:
             return None
         level = None
         if "licenseLevel" in data:
-            try:
-                level = LicenseLevel.from_name(data["licenseLevel"]) if isinstance(data["licenseLevel"], str) else None
-            except ValueError:
-                level = None
-            if level is None:
-                self.error(
-                    f"{loc}.licenseLevel",
-                    f"unknown license level {data['licenseLevel']!r}; expected one of {', '.join(LicenseLevel.names)}",
-                    ctx,
-                )
+            level = self.check(rules.license_level, data["licenseLevel"], f"{loc}.licenseLevel", ctx)
         est_minutes = None
         if "estMinutes" in data:
-            est_minutes = self.integer(data, "estMinutes", loc, ctx, minimum=0)
+            est_minutes = self.integer(data, "estMinutes", loc, ctx)
         item = {
-            "name": self.text(data, "name", loc, ctx, required=True, max_length=200),
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=rules.NAME_MAX),
             "description": self.text(data, "description", loc, ctx),
             "est_minutes": est_minutes,
-            "weight": self.decimal(data, "weight", loc, ctx, minimum=Decimal(0), maximum=WEIGHT_MAX, places=2),
-            "sequence_number": self.integer(data, "sequenceNumber", loc, ctx, minimum=0),
-            "priority": self.text(data, "priority", loc, ctx, max_length=30),
+            "weight": self.number(data, "weight", loc, ctx, rules.weight),
+            "sequence_number": self.integer(data, "sequenceNumber", loc, ctx),
+            "priority": self.text(data, "priority", loc, ctx, max_length=rules.PRIORITY_MAX),
             "license_level": level,
             "how_to_doc": self.urls(data, "howToDoc", loc, ctx),
             "how_to_video": self.urls(data, "howToVideo", loc, ctx),
@@ -435,29 +359,24 @@ class _Validator:
         ctx = _nested(task_ctx, f'telemetry "{name}"') if isinstance(name, str) else task_ctx
         if self.mapping(data, loc, ctx, ATTRIBUTE_KEYS, required=ATTRIBUTE_REQUIRED) is None:
             return None
-        data_type = data.get("dataType")
-        if "dataType" in data and data_type not in DataType.values:
-            self.error(
-                f"{loc}.dataType",
-                f"unknown data type {data_type!r}; expected one of {', '.join(DataType.values)}",
-                ctx,
-            )
-            data_type = None
+        data_type = None
+        if "dataType" in data:
+            data_type = self.check(rules.data_type, data["dataType"], f"{loc}.dataType", ctx)
         criteria = data.get("successCriteria")
-        if criteria is not None and not isinstance(criteria, dict):
-            self.error(f"{loc}.successCriteria", f"must be an object or null, got {_describe(criteria)}", ctx)
+        if data_type is not None:
+            criteria = self.check(
+                rules.success_criteria, criteria, f"{loc}.successCriteria", ctx, data_type_value=data_type
+            )
+        elif criteria is not None and not isinstance(criteria, dict):
+            self.error(f"{loc}.successCriteria", f"must be an object or null, got {rules.describe(criteria)}", ctx)
             criteria = None
-        elif data_type is not None:
-            for problem in validate_criterion(criteria, data_type):
-                path = f"{loc}.successCriteria" + (f".{problem.path}" if problem.path else "")
-                self.error(path, problem.message, ctx)
         return {
-            "name": self.text(data, "name", loc, ctx, required=True, max_length=100),
+            "name": self.text(data, "name", loc, ctx, required=True, max_length=rules.SHORT_NAME_MAX),
             "description": self.text(data, "description", loc, ctx),
             "data_type": data_type,
             "is_required": self.boolean(data, "isRequired", loc, ctx),
-            "success_criteria": normalize_criterion(criteria),
-            "order": self.integer(data, "order", loc, ctx),
+            "success_criteria": criteria if isinstance(criteria, dict) else {},
+            "order": self.integer(data, "order", loc, ctx, rule=rules.order),
         }
 
 
