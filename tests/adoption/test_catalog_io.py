@@ -7,7 +7,8 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from adoption.catalog_io import catalog_dump, read_catalog_file, validate_catalog
+from adoption.catalog_file import read_catalog_file, validate_catalog
+from adoption.catalog_io import catalog_dump
 from adoption.choices import LicenseLevel
 from adoption.models import Outcome, Product, Release, Task
 from telemetry.models import TelemetryAttribute

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from adoption import catalog
-from adoption.catalog_io import validate_catalog
+from adoption.catalog_file import validate_catalog
 from adoption.models import Task
 from config.errors import ValidationFailed
 from tests.factories import ProductFactory

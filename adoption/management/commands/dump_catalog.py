@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from adoption.catalog_io import CatalogFileError, catalog_dump, render_catalog, write_catalog_file
+from adoption.catalog_file import CatalogFileError, render_catalog, write_catalog_file
+from adoption.catalog_io import catalog_dump
 
 
 class Command(BaseCommand):
