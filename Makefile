@@ -34,11 +34,12 @@ run: seed
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Whole suite: lint, then pytest. PostgreSQL when DATABASE_URL is set, else SQLite.
+## Whole suite: lint, migrations, architecture (lint-imports, contracts in pyproject.toml), then pytest. PostgreSQL when DATABASE_URL is set, else SQLite.
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run makemigrations" && exit 1)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install-dev
