@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.progress import percentage, to_decimal
+from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
 # --- needsSync (SPEC 7) ----------------------------------------------------------------------------
@@ -294,3 +295,17 @@ def plan_disagreeing_task_count():
         ),
         0,
     )
+
+
+def assignment_contents_counts(assignments: QuerySet[CustomerProduct]) -> dict:
+    """What removing these assignments takes with it, counted in a handful of queries."""
+    plans = AdoptionPlan.objects.filter(customer_product__in=assignments)
+    tasks = CustomerTask.objects.filter(adoption_plan__in=plans)
+    attributes = CustomerTelemetryAttribute.objects.filter(customer_task__in=tasks)
+    return {
+        "adoptionPlans": plans.count(),
+        "customerTasks": tasks.count(),
+        "statusHistoryEntries": TaskStatusChange.objects.filter(customer_task__in=tasks).count(),
+        "telemetryAttributes": attributes.count(),
+        "telemetryValues": CustomerTelemetryValue.objects.filter(customer_attribute__in=attributes).count(),
+    }

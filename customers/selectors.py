@@ -23,13 +23,13 @@ from adoption.models import AdoptionPlan
 from adoption.progress import percentage, to_decimal
 from adoption.selectors import (
     NEEDS_SYNC,
+    assignment_contents_counts,
     disagreeing_tasks,
     plan_disagreeing_task_count,
     plan_last_activity,
     plans_with_last_activity,
     plans_with_needs_sync,
 )
-from adoption.services import assignment_contents_counts
 from customers.models import Customer, CustomerProduct, Role
 from telemetry.selectors import plan_has_stale_telemetry, plans_stalest_required_attributes
 

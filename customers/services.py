@@ -7,7 +7,7 @@ call changes nothing). Permissions are checked by the callers (customers.permiss
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from adoption.services import assignment_contents_counts
+from adoption.selectors import assignment_contents_counts
 from config.audit.services import audit_record
 from config.errors import ValidationFailed
 from customers.models import Customer, CustomerProduct

@@ -11,8 +11,8 @@ Lock order, so concurrent writers never deadlock: assignment row, then customer 
 order), then customer attributes (by id), then the plan row (taken last, by `plan_recompute_totals`).
 """
 
+from adoption.selectors import assignment_contents_counts  # a read; kept here for existing callers
 from adoption.services.assignments import (
-    assignment_contents_counts,
     customer_product_assign,
     customer_product_remove,
     customer_product_update,

@@ -1,18 +1,17 @@
 """Assignments: giving a customer a product (with its plan), changing its entitlements, removing it."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from adoption.choices import LicenseLevel
-from adoption.models import AdoptionPlan, CustomerTask, Outcome, Product, Release, TaskStatusChange
+from adoption.models import Outcome, Product, Release
+from adoption.selectors import assignment_contents_counts
 from adoption.services.eligibility import selected_ids
 from adoption.services.inputs import catalog_selection, parse_license_level
 from adoption.services.plans import plan_audit_details, plan_create
 from config.audit.services import audit_record
 from config.errors import Conflict, ValidationFailed
 from customers.models import Customer, CustomerProduct
-from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
 
 def _assignment_details(license_level, outcome_ids, release_ids) -> dict:
@@ -140,20 +139,6 @@ def customer_product_update(
         details={"changed": changed, "before": before, "after": _assignment_details(level, new_outcomes, new_releases)},
     )
     return assignment
-
-
-def assignment_contents_counts(assignments: QuerySet[CustomerProduct]) -> dict:
-    """What removing these assignments takes with it, counted in a handful of queries."""
-    plans = AdoptionPlan.objects.filter(customer_product__in=assignments)
-    tasks = CustomerTask.objects.filter(adoption_plan__in=plans)
-    attributes = CustomerTelemetryAttribute.objects.filter(customer_task__in=tasks)
-    return {
-        "adoptionPlans": plans.count(),
-        "customerTasks": tasks.count(),
-        "statusHistoryEntries": TaskStatusChange.objects.filter(customer_task__in=tasks).count(),
-        "telemetryAttributes": attributes.count(),
-        "telemetryValues": CustomerTelemetryValue.objects.filter(customer_attribute__in=attributes).count(),
-    }
 
 
 @transaction.atomic
