@@ -1,75 +1,51 @@
-"""Validation rules every document passes: the standard ones, a depth limit, and no introspection
-unless it is allowed."""
+"""Validation every document passes before it runs: graphql-core's standard rules, then graphene's
+depth limit (``depth_limit_validator``) and, unless introspection is allowed, graphene's
+``DisableIntrospection``.
 
-from graphql import GraphQLError, specified_rules
-from graphql.language import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-)
-from graphql.validation import ValidationRule
+The depth and introspection rules run only on documents the standard rules accept: graphene's
+depth crawler expects known, acyclic fragments, which the standard rules guarantee. Their errors
+keep this API's wording: the depth limit counts levels of fields, leaves included (graphene counts
+levels of selection sets, one fewer), and names the operation and the limit from the settings.
+"""
+
+from graphene.validation import DisableIntrospection, depth_limit_validator
+from graphql import GraphQLError, GraphQLSchema, specified_rules, validate
+from graphql.language import DocumentNode, OperationDefinitionNode
 
 from config.graphql.switches import introspection_allowed, max_query_depth
 
 MAX_TOKENS = 100_000  # lexical tokens in one document; big inputs belong in variables
+MAX_ERRORS = 20
+INTROSPECTION_DISABLED = "Introspection is disabled on this server."
 
 
-def depth_limit_rule(max_depth: int) -> type[ValidationRule]:
-    """Rejects operations nested deeper than ``max_depth`` fields (introspection fields not counted).
-
-    Fragments are followed; unknown fragments and fragment cycles are left to the standard rules.
-    """
-
-    class DepthLimitRule(ValidationRule):
-        def enter_document(self, node, *_args):
-            fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
-            for definition in node.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                depth = self._depth(definition, fragments, 0, frozenset())
-                if depth > max_depth:
-                    name = definition.name.value if definition.name else "anonymous"
-                    self.report_error(
-                        GraphQLError(
-                            f"Operation '{name}' is nested deeper than the limit of {max_depth} levels.",
-                            definition,
-                        )
-                    )
-
-        def _depth(self, node, fragments, depth, seen) -> int:
-            deepest = depth
-            selection_set = getattr(node, "selection_set", None)
-            if selection_set is None or depth > max_depth:
-                return depth
-            for selection in selection_set.selections:
-                if isinstance(selection, FieldNode):
-                    if selection.name.value.startswith("__"):
-                        continue
-                    if selection.selection_set is None:
-                        deepest = max(deepest, depth + 1)
-                    else:
-                        deepest = max(deepest, self._depth(selection, fragments, depth + 1, seen))
-                elif isinstance(selection, InlineFragmentNode):
-                    deepest = max(deepest, self._depth(selection, fragments, depth, seen))
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    if name in fragments and name not in seen:
-                        deepest = max(deepest, self._depth(fragments[name], fragments, depth, seen | {name}))
-            return deepest
-
-    return DepthLimitRule
+def _depth_errors(schema: GraphQLSchema, document: DocumentNode, max_depth: int) -> list[GraphQLError]:
+    depths: dict[str, int] = {}
+    # graphene's own errors are dropped: its callback gives each operation's depth, worded here.
+    validate(schema, document, [depth_limit_validator(max_depth - 1, callback=depths.update)])
+    operations = {
+        (node.name.value if node.name else "anonymous"): node
+        for node in document.definitions
+        if isinstance(node, OperationDefinitionNode)
+    }
+    return [
+        GraphQLError(f"Operation '{name}' is nested deeper than the limit of {max_depth} levels.", operations[name])
+        for name, depth in depths.items()
+        if depth > max_depth - 1 and name in operations
+    ]
 
 
-class NoIntrospectionRule(ValidationRule):
-    def enter_field(self, node: FieldNode, *_args):
-        if node.name.value in ("__schema", "__type"):
-            self.report_error(GraphQLError("Introspection is disabled on this server.", node))
-
-
-def validation_rules() -> list[type[ValidationRule]]:
-    rules = [*specified_rules, depth_limit_rule(max_query_depth())]
+def validate_document(schema: GraphQLSchema, document: DocumentNode) -> list[GraphQLError]:
+    """Every validation error of the document (at most MAX_ERRORS from the standard rules)."""
+    errors = validate(schema, document, specified_rules, max_errors=MAX_ERRORS)
+    if errors:
+        return errors
+    errors = _depth_errors(schema, document, max_query_depth())
     if not introspection_allowed():
-        rules.append(NoIntrospectionRule)
-    return rules
+        # graphene's rule refuses every "__" field; __typename is not introspection and stays allowed.
+        errors += [
+            GraphQLError(INTROSPECTION_DISABLED, error.nodes)
+            for error in validate(schema, document, [DisableIntrospection])
+            if error.nodes and error.nodes[0].name.value != "__typename"
+        ]
+    return errors

@@ -17,11 +17,11 @@ from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
-from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse
 
 from config.graphql.errors import error_response, format_error
 from config.graphql.switches import graphiql_enabled
-from config.graphql.validation import MAX_TOKENS, validation_rules
+from config.graphql.validation import MAX_TOKENS, validate_document
 
 
 def _csrf_rejected(request) -> bool:
@@ -115,7 +115,7 @@ class AdoptionGraphQLView(GraphQLView):
                 )
         schema = self.schema.graphql_schema
         try:
-            errors = validate(schema, document, validation_rules(), max_errors=20)
+            errors = validate_document(schema, document)
         except Exception as exc:  # e.g. recursion on a pathological document: logged and masked
             return ExecutionResult(data=None, errors=[exc])
         if errors:

@@ -351,3 +351,12 @@ def test_oversized_body_is_413(as_admin):
     assert response.json() == {
         "errors": [{"message": "request body too large", "extensions": {"code": "VALIDATION_ERROR"}}]
     }
+
+
+def test_unknown_and_cyclic_fragments_are_validation_errors_not_server_errors(as_admin):
+    cyclic = "query { customers { ...A } } fragment A on Customer { ...B } fragment B on Customer { ...A }"
+    for query in ("{ customers { ...Missing } }", cyclic):
+        status, body = post(as_admin, query)
+        assert status == 400
+        assert "data" not in body
+        assert {error["extensions"]["code"] for error in body["errors"]} == {"VALIDATION_ERROR"}
