@@ -16,7 +16,7 @@ from adoption.permissions import (
     require_catalog_editor,
 )
 from adoption.progress import percentage
-from adoption.selectors import plan_needs_sync
+from adoption.selectors import plan_needs_sync, plan_tasks_in_order, plans_of_customer
 from adoption.services import (
     adoption_plan_create,
     adoption_plan_sync,
@@ -563,10 +563,7 @@ def sync_preview_data(plan, preview) -> dict:
 
 
 def _visible_tasks_of(plan, status=None):
-    tasks = CustomerTask.objects.visible().filter(adoption_plan_id=plan.pk).order_by("sequence_number", "pk")
-    if status is not None:
-        tasks = tasks.filter(status=enum_value(status))
-    return tasks
+    return plan_tasks_in_order(plan, None if status is None else enum_value(status))
 
 
 class AdoptionQuery(graphene.ObjectType):
@@ -625,8 +622,7 @@ class AdoptionQuery(graphene.ObjectType):
     @staticmethod
     def resolve_adoption_plans_for_customer(root, info, customer_id):
         customer = find(get_customer_for_user, user_of(info), customer_id, field="customerId")
-        plans = AdoptionPlan.objects.filter(customer_product__customer=customer).order_by("product_name", "pk")
-        return optimize(plans, info, "AdoptionPlan")
+        return optimize(plans_of_customer(customer), info, "AdoptionPlan")
 
     @staticmethod
     def resolve_customer_task(root, info, id):

@@ -81,6 +81,19 @@ def plan_tasks(plan: AdoptionPlan, status=None, *, include_inactive_attributes: 
     return _with_task_relations(tasks, include_inactive_attributes=include_inactive_attributes)
 
 
+def plans_of_customer(customer) -> QuerySet[AdoptionPlan]:
+    """A customer's plans by product name, without prefetches (the caller checked access)."""
+    return AdoptionPlan.objects.filter(customer_product__customer=customer).order_by("product_name", "pk")
+
+
+def plan_tasks_in_order(plan: AdoptionPlan, status=None) -> QuerySet[CustomerTask]:
+    """The tasks a plan shows (never archived ones), by sequence number, without prefetches: GraphQL
+    adds the ones its selection needs."""
+    plan_id = plan.pk if isinstance(plan, AdoptionPlan) else int(plan)
+    tasks = CustomerTask.objects.visible().filter(adoption_plan_id=plan_id).order_by("sequence_number", "pk")
+    return tasks if status is None else tasks.filter(status=str(status))
+
+
 def _with_task_relations(tasks: QuerySet[CustomerTask], *, include_inactive_attributes: bool = False):
     attributes = CustomerTelemetryAttribute.objects.order_by("order", "pk")
     if not include_inactive_attributes:

@@ -9,7 +9,6 @@ from adoption.graphql_enums import TelemetryDataType
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.permissions import get_customer_task_for_user, get_plan_for_user, require_catalog_editor
 from config.audit.services import actor_label_of
-from config.errors import Forbidden
 from config.graphql import (
     JSON,
     MAX_TELEMETRY_VALUES,
@@ -29,11 +28,9 @@ from config.graphql import (
     timestamp,
     user_of,
 )
-from customers.models import Customer
-from customers.permissions import can_write_customer, customer_ids_visible_to, require_authenticated
 from telemetry.evaluation import adoption_plan_evaluate, evaluate_customer_tasks
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
-from telemetry.permissions import customer_attributes_visible_to
+from telemetry.permissions import telemetry_write_scope
 from telemetry.services import customer_task_reset_to_telemetry, telemetry_ingest
 
 
@@ -203,23 +200,7 @@ def _ingest(info, inputs, *, field: str) -> list:
     """Store values as the user: attributes of customers they cannot see are NOT_FOUND (from the
     ingestion service), those of customers they may only read are FORBIDDEN; all or nothing."""
     user = user_of(info)
-    require_authenticated(user)
-    visible = set(customer_ids_visible_to(user).values_list("pk", flat=True))
-    referenced = {item.customer_attribute_id for item in inputs}
-    attribute_ids = []
-    for raw in referenced:
-        try:
-            attribute_ids.append(int(str(raw).strip()))
-        except (TypeError, ValueError):
-            continue  # malformed: the ingestion service answers NOT_FOUND for it
-    customer_ids = set(
-        customer_attributes_visible_to(user)
-        .filter(pk__in=attribute_ids)
-        .values_list("customer_task__adoption_plan__customer_product__customer_id", flat=True)
-    )
-    for customer in Customer.objects.filter(pk__in=customer_ids):
-        if not can_write_customer(user, customer):
-            raise Forbidden(f"you may not add telemetry for customer {customer.pk}", field=field)
+    visible = telemetry_write_scope(user, [item.customer_attribute_id for item in inputs], field=field)
     with fields_renamed({"values": field}):
         result = telemetry_ingest(actor=user, items=_items(inputs), allowed_customer_ids=visible, channel="graphql")
     return [value.pk for value in result.values]
