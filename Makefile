@@ -34,13 +34,13 @@ run: seed
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Whole suite: lint, migrations, architecture (lint-imports, contracts in pyproject.toml), then pytest. PostgreSQL when DATABASE_URL is set, else SQLite.
+## Whole suite: lint, migrations, architecture (lint-imports, contracts in pyproject.toml), then pytest on 2 workers (PYTEST_ARGS="-n 0" for one process). PostgreSQL when DATABASE_URL is set, else SQLite.
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || (echo "models and migrations differ: run makemigrations" && exit 1)
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -14,12 +14,6 @@ from tests.factories import OutcomeFactory, ProductFactory, ReleaseFactory, Task
 URL = "/graphql/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The factories set a password on every user; the default hasher makes that ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def post(client, query, variables=None, **headers):
     """POST a document; returns (status code, decoded JSON body)."""
     body = {"query": query}

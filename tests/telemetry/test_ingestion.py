@@ -133,7 +133,13 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("data_type, criterion, value, met", CASES)
+def _case_id(index: int, case: tuple) -> str:
+    """Stable ids (no timestamps in them), so that parallel workers collect the same tests."""
+    data_type, criterion = case[0], case[1]
+    return f"{index:02d}-{data_type}-{criterion.get('op') or next(iter(criterion), 'none')}"
+
+
+@pytest.mark.parametrize("data_type, criterion, value, met", CASES, ids=[_case_id(i, c) for i, c in enumerate(CASES)])
 def test_every_op_of_every_type_through_ingestion(plan, admin_user, data_type, criterion, value, met):
     task, (attribute,) = add_task(plan, attr("measure", data_type, criterion))
 
