@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from adoption.choices import DataType
 from adoption.models import CatalogQuerySet
+from telemetry.criteria import validate_criterion
 
 
 class TelemetryAttribute(models.Model):
@@ -35,10 +37,6 @@ class TelemetryAttribute(models.Model):
         return self.name
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from telemetry.criteria import validate_criterion
-
         errors = validate_criterion(self.success_criteria, self.data_type)
         if errors:
             raise ValidationError({"success_criteria": [f"{e.path or '(root)'}: {e.message}" for e in errors]})

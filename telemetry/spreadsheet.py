@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime, time
 
 from django.db import transaction
 from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
 
 from adoption.models import AdoptionPlan
 from config.audit.services import audit_record
@@ -115,9 +117,6 @@ def telemetry_template_export(*, plan: AdoptionPlan, fmt: str) -> bytes:
             out["met"] = "true" if row["met"] else "false"
             writer.writerow([out[c] for c in COLUMNS])
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
@@ -240,8 +239,6 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, dict]]:
 
 
 def _xlsx_rows(data: bytes) -> list[tuple[int, list]]:
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from adoption.permissions import can_edit_catalog, get_plan_for_user, products_visible_to
 from config.errors import Forbidden, NotFound, Unauthenticated
@@ -70,8 +71,6 @@ def test_missing_and_forbidden_plan_answer_the_same(csm, world):
 
 
 def test_anonymous_and_roleless_users_are_refused(db):
-    from django.contrib.auth.models import AnonymousUser
-
     roleless = UserFactory(username="nobody")
     assert role_of(roleless) is None
     with pytest.raises(Unauthenticated):

@@ -7,7 +7,9 @@ import pytest
 from django.test import Client
 
 from adoption.choices import DataType, LicenseLevel
+from adoption.services import customer_product_assign
 from customers.models import PersonalAccessToken
+from customers.services import customer_create
 from customers.tokens import generate_token
 from tests.factories import OutcomeFactory, ProductFactory, ReleaseFactory, TaskFactory, TelemetryAttributeFactory
 
@@ -173,8 +175,6 @@ def retail(db):
 def acme(retail, admin_user, csm, viewer):
     """Customer Acme (CSM and viewer assigned) with Retail App at ADVANTAGE, all outcomes and releases:
     a plan of Install, Configure, Invite users, Integrate, Automate (total weight 15)."""
-    from adoption.services import customer_product_assign
-    from customers.services import customer_create
 
     customer = customer_create(actor=admin_user, name="Acme Corporation", description="Large retail company")
     customer.assigned_users.set([csm, viewer])

@@ -7,6 +7,7 @@ from decimal import Decimal
 from adoption.models import Outcome, Product, Release, Task
 from config.audit.models import AuditLog
 from telemetry.models import TelemetryAttribute
+from tests.factories import OutcomeFactory, ProductFactory
 from tests.graphql.conftest import data_of, error_of
 
 PRODUCT_TREE = """query($id: ID!) { product(id: $id) {
@@ -249,8 +250,6 @@ def test_outcome_and_release_updates_and_deletes(as_editor, retail):
 
 
 def test_task_links_must_belong_to_the_product(as_editor, retail):
-    from tests.factories import OutcomeFactory, ProductFactory
-
     foreign = OutcomeFactory(product=ProductFactory(name="Other"))
     error = error_of(
         as_editor,

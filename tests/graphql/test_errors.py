@@ -7,6 +7,7 @@ from django.test import Client
 
 from adoption.choices import LicenseLevel, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, Product, Task, TaskStatusChange
+from adoption.services import customer_product_assign
 from config.audit.models import AuditLog
 from customers.models import Customer, CustomerProduct
 from telemetry.models import CustomerTelemetryValue, TelemetryAttribute
@@ -124,8 +125,6 @@ def test_malformed_and_unknown_ids_are_not_found(as_csm, acme, unchanged, task_i
 
 
 def test_invisible_objects_answer_like_missing_ones(as_csm, acme, admin_user, retail):
-    from adoption.services import customer_product_assign
-
     other = CustomerFactory(name="Globex")  # the CSM is not assigned to Globex
     assignment = customer_product_assign(
         actor=admin_user, customer=other, product=retail["product"], license_level=LicenseLevel.ESSENTIAL

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
+from adoption.services import customer_task_update_status
 from customers.models import Customer, CustomerProduct
 from telemetry.models import CustomerTelemetryValue
-from tests.factories import CustomerProductFactory
+from tests.factories import CustomerProductFactory, ProductFactory, TaskFactory
 from tests.graphql.conftest import data_of
 
 PLAN_TASKS = ["Install", "Configure", "Invite users", "Integrate", "Automate"]
@@ -179,8 +180,6 @@ def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
 
 
 def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
-    from adoption.services import customer_task_update_status
-
     customer_task_update_status(actor=csm, task=acme["tasks"]["Configure"], status=TaskStatus.DONE)
     assignment, plan = acme["assignment"], acme["plan"]
     data = data_of(
@@ -364,8 +363,6 @@ def test_9_2_create_plan_for_an_assignment_without_one(as_csm, acme, retail, csm
 
 
 def _second_product(retail):
-    from tests.factories import ProductFactory, TaskFactory
-
     product = ProductFactory(name="Second")
     TaskFactory(product=product, name="Only", license_level=LicenseLevel.ESSENTIAL)
     return product

@@ -4,9 +4,11 @@ strategy section 4 and the SPEC 9 additions, with exact values."""
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
+from adoption.services import customer_task_update_status
 from config.audit.models import AuditLog
 from customers.models import Customer, CustomerProduct
 from telemetry.models import CustomerTelemetryValue
+from telemetry.services import telemetry_ingest
 from tests.factories import CustomerFactory
 from tests.graphql.conftest import data_of, error_of
 
@@ -138,8 +140,6 @@ def test_assignment_with_release_selection(as_admin, acme, retail):
 
 
 def test_tasks_for_plan_by_status(as_csm, acme, csm):
-    from adoption.services import customer_task_update_status
-
     tasks, plan = acme["tasks"], acme["plan"]
     customer_task_update_status(actor=csm, task=tasks["Invite users"], status=TaskStatus.NOT_APPLICABLE)
     customer_task_update_status(actor=csm, task=tasks["Install"], status=TaskStatus.DONE)
@@ -338,8 +338,6 @@ def test_manual_status_beats_telemetry_until_reset(as_csm, acme):
 
 
 def test_evaluate_all_tasks(as_csm, acme, csm):
-    from telemetry.services import telemetry_ingest
-
     attribute = acme["tasks"]["Install"].telemetry_attributes.get()
     telemetry_ingest(actor=csm, items=[{"customerAttributeId": attribute.pk, "value": True}])
     CustomerTask.objects.filter(pk=acme["tasks"]["Install"].pk).update(

@@ -12,6 +12,7 @@ from adoption.choices import DataType, LicenseLevel, StatusSource, TaskStatus
 from adoption.models import CustomerTask, Task, TaskStatusChange
 from config.audit.models import AuditLog
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from customers.permissions import customer_ids_visible_to
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from telemetry.services import telemetry_ingest
 from tests.conftest import postgres_only
@@ -351,8 +352,6 @@ def test_user_scope_answers_not_found_for_invisible_attributes(plan, other_plan,
 
 
 def test_user_scope_accepts_a_values_queryset_of_visible_customers(plan, customer, csm):
-    from customers.permissions import customer_ids_visible_to
-
     customer.assigned_users.add(csm)
     _, (sso,) = add_task(plan, attr("sso"))
 

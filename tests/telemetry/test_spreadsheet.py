@@ -20,7 +20,7 @@ from telemetry.spreadsheet import (
     telemetry_import_preview,
     telemetry_template_export,
 )
-from tests.factories import CustomerTelemetryValueFactory
+from tests.factories import AdoptionPlanFactory, CustomerTelemetryValueFactory
 from tests.telemetry.conftest import add_task, attr
 
 pytestmark = pytest.mark.django_db
@@ -322,7 +322,6 @@ def test_rows_may_name_attributes_by_task_and_attribute_in_the_plan_scope(world,
 
 def test_rows_outside_the_scope_are_errors(world, plan, other_plan, customer, admin_user):
     _, (theirs,) = add_task(other_plan, attr("sso"))
-    from tests.factories import AdoptionPlanFactory
 
     sibling = AdoptionPlanFactory(customer_product__customer=customer)
     _, (same_customer_other_plan,) = add_task(sibling, attr("sso"))
