@@ -4,8 +4,9 @@
 - ``fields``: timestamps as ISO 8601 strings, optional strings as null when empty, list caps, errors
   named after the GraphQL argument;
 - ``prefetch``: selection-driven prefetching, so nested lists resolve without N+1 queries;
-- ``switches``: depth limit, introspection and GraphiQL, from settings or the environment;
+- ``switches``: depth and cost limits, introspection and GraphiQL, from settings or the environment;
 - ``validation``: depth limit and introspection rules;
+- ``cost``: aliases, field selections and query cost of a document, counted before it runs;
 - ``errors``: masking, only domain errors reach the client with their text;
 - ``view``: the endpoint (imported by the URL configuration only, which passes in token authentication).
 

@@ -19,8 +19,9 @@ from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse
 
+from config.graphql.cost import cost_errors, measure_document, scan_errors, size_errors
 from config.graphql.errors import error_response, format_error
-from config.graphql.switches import graphiql_enabled
+from config.graphql.switches import graphiql_enabled, query_limits
 from config.graphql.validation import MAX_TOKENS, validate_document
 
 
@@ -100,10 +101,23 @@ class AdoptionGraphQLView(GraphQLView):
             raise HttpError(HttpResponse(status=400), "Variables must be a JSON object.")
         if operation_name is not None and not isinstance(operation_name, str):
             raise HttpError(HttpResponse(status=400), "operationName must be a string.")
+        # Authenticated already (dispatch). Aliases and fields as written are counted before parsing,
+        # which is the slow step; after parsing, with fragments expanded, before validation; the cost
+        # after validation. Nothing runs a resolver before all three pass.
+        limits = query_limits()
+        if errors := scan_errors(query, limits, max_tokens=MAX_TOKENS):
+            return ExecutionResult(data=None, errors=errors)
         try:
             document = parse(query, max_lexical_tokens=MAX_TOKENS)
         except GraphQLError as exc:
             return ExecutionResult(data=None, errors=[exc])
+        schema = self.schema.graphql_schema
+        try:
+            measured = measure_document(schema, document, list_factor=limits.list_factor)
+        except RecursionError:
+            return ExecutionResult(data=None, errors=[GraphQLError("the query is nested too deeply to be measured")])
+        if errors := size_errors(measured, limits):
+            return ExecutionResult(data=None, errors=errors)
         operation_ast = get_operation_ast(document, operation_name)
         if request.method.lower() == "get" and operation_ast is not None:
             if operation_ast.operation != OperationType.QUERY:
@@ -113,12 +127,11 @@ class AdoptionGraphQLView(GraphQLView):
                     HttpResponseNotAllowed(["POST"]),
                     f"Can only perform a {operation_ast.operation.value} operation from a POST request.",
                 )
-        schema = self.schema.graphql_schema
         try:
             errors = validate_document(schema, document)
         except Exception as exc:  # e.g. recursion on a pathological document: logged and masked
             return ExecutionResult(data=None, errors=[exc])
-        if errors:
+        if errors or (errors := cost_errors(measured, limits)):
             return ExecutionResult(data=None, errors=errors)
         options = {
             "root_value": self.get_root_value(request),
