@@ -2,12 +2,16 @@
 
 Local use needs nothing set: SQLite in the project folder, DEBUG on, a throwaway key.
 Production mode is switched on by PRODUCTION=1 only (never by DEBUG alone) and then refuses
-to start without SECRET_KEY, ALLOWED_HOSTS and REDIS_URL.
+to start without SECRET_KEY, ALLOWED_HOSTS and REDIS_URL, or with DEBUG on. It turns on HTTPS
+(redirect, HSTS, secure cookies); the Content-Security-Policy, sign-in lockout and rate limits
+apply in every mode, so the tests and the demo run under the same rules as production.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -25,6 +29,11 @@ if PRODUCTION:
 
 SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-local-development-key-not-for-production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG must be off in production mode (PRODUCTION=1): it shows settings and tracebacks to anyone. "
+        "Unset DEBUG or set DEBUG=0."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 REDIS_URL = env_str("REDIS_URL") or ""
 
@@ -35,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "django_htmx",
     "template_partials",
     "django_filters",
@@ -55,8 +66,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.DomainErrorPageMiddleware",
+    # Last, so it turns a refused sign-in (on any login form) into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Axes first: it refuses a locked-out username + address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -118,6 +138,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sessions end after SESSION_IDLE_MINUTES without a request (default 8 hours): every request
+# renews the cookie, so only inactivity signs a user out.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 8 * 60) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Sign-in throttling (django-axes) on every login form, the app's and the admin's: after
+# LOGIN_FAILURE_LIMIT failed sign-ins for one username from one address, that pair is locked out
+# for LOGIN_COOLOFF_MINUTES, even with the right password. Admins unlock in the admin (Axes >
+# Access attempts: delete the row) or with `manage.py axes_reset_username <username>`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "customers.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "customers.lockout.client_ip"
+AXES_VERBOSE = False
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: use the peer address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Rate limits, counted in the cache (Redis when REDIS_URL is set): requests per window (seconds)
+# per telemetry API key and per GraphQL user. 0 switches a limit off.
+TELEMETRY_RATE_LIMIT = env_int("TELEMETRY_RATE_LIMIT", 120)
+TELEMETRY_RATE_WINDOW = env_int("TELEMETRY_RATE_WINDOW", 60)
+GRAPHQL_RATE_LIMIT = env_int("GRAPHQL_RATE_LIMIT", 300)
+GRAPHQL_RATE_WINDOW = env_int("GRAPHQL_RATE_WINDOW", 60)
+
 GRAPHENE = {
     "SCHEMA": "config.schema.schema",
     "ATOMIC_MUTATIONS": True,
@@ -129,11 +175,38 @@ if REDIS_URL:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 
+# Content-Security-Policy in every mode: everything the pages use is served by the app, and no
+# page has inline scripts or styles, so nothing else is allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 if PRODUCTION:
+    # HTTPS only. The app runs behind a proxy that terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if not SECURE_HSTS_PRELOAD:
+        # Leaving the browsers' preload list out is the operator's deliberate choice here.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
