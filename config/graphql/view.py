@@ -8,6 +8,7 @@ Bearer tokens are checked by the ``authenticate_token`` callable the URL configu
 
 from collections.abc import Callable
 
+from csp.decorators import csp_update
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -72,6 +73,8 @@ class AdoptionGraphQLView(GraphQLView):
         self.graphiql = graphiql_enabled() and not header
         return super().dispatch(request, *args, **kwargs)
 
+    # The vendored GraphiQL stylesheet carries its fonts inline as data: URLs; this page alone may load them.
+    @csp_update({"font-src": ["data:"]})
     def render_graphiql(self, request, **data):
         return render(request, self.graphiql_template, {"graphql_url": request.path, "csrf_token": get_token(request)})
 
