@@ -7,9 +7,12 @@ internals (a traceback, SQL, file paths): unexpected errors are logged and answe
 import json
 import logging
 
+from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
+from config import ratelimit
 from config.errors import DomainError
 from telemetry.ingestion import MAX_ITEMS
 from telemetry.services import api_key_authenticate, telemetry_ingest
@@ -39,6 +42,7 @@ def error_response(status: int, code: str, message: str, *, field=None, details=
     return response
 
 
+@sensitive_variables("header", "credentials")
 def _bearer_key(request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
@@ -57,6 +61,31 @@ def _read_body(request) -> bytes | None:
         return None
     body = request.read(MAX_BODY_BYTES + 1)
     return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _admission_refusal(request, api_key):
+    """429 past the key's rate limit, 415 for anything but a JSON body; None to go on."""
+    limit, window = settings.TELEMETRY_RATE_LIMIT, settings.TELEMETRY_RATE_WINDOW
+    retry_after = ratelimit.hit("telemetry", api_key.pk, limit=limit, window=window)
+    if retry_after is not None:
+        return error_response(
+            429,
+            "RATE_LIMITED",
+            f"too many requests for this API key: at most {limit} every {window} seconds; "
+            f"retry in {retry_after} seconds",
+            details={"retryAfter": retry_after, "limit": limit, "window": window},
+            headers={"Retry-After": str(retry_after)},
+        )
+    charset = request.content_params.get("charset", "utf-8").lower()
+    if request.content_type != "application/json" or charset not in ("utf-8", "utf8"):
+        sent = (request.META.get("CONTENT_TYPE") or "none")[:100]
+        return error_response(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"the body must be JSON sent with Content-Type: application/json (UTF-8); got Content-Type: {sent}",
+            headers={"Accept-Post": "application/json"},
+        )
+    return None
 
 
 @csrf_exempt
@@ -80,6 +109,9 @@ def _telemetry_ingest(request):
             "a valid API key is required: Authorization: Bearer <api key>",
             headers={"WWW-Authenticate": 'Bearer realm="telemetry"'},
         )
+    refused = _admission_refusal(request, api_key)
+    if refused is not None:
+        return refused
 
     body = _read_body(request)
     if body is None:

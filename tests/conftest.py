@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from customers.models import Role
@@ -24,6 +25,15 @@ postgres_only = pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").split(":", 1)[0] not in ("postgres", "postgresql", "postgis"),
     reason="needs PostgreSQL (row locks, constant bulk-insert query counts); CI runs it with DATABASE_URL",
 )
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Rate-limit counts live in the cache, keyed by database ids that a later test can reuse within
+    the same minute: every test starts with an empty cache."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
