@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from graphene_django.views import GraphQLView, HttpError
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse
 
+from config import ratelimit
 from config.graphql.cost import cost_errors, measure_document, scan_errors, size_errors
 from config.graphql.errors import error_response, format_error
 from config.graphql.switches import graphiql_enabled, query_limits
@@ -70,6 +71,9 @@ class AdoptionGraphQLView(GraphQLView):
                 return error_response(401, "UNAUTHENTICATED", "authentication required", WWW_Authenticate="Bearer")
             if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and _csrf_rejected(request):
                 return error_response(403, "FORBIDDEN", "CSRF verification failed: send the X-CSRFToken header")
+        refused = ratelimit.graphql_refusal(request.user)
+        if refused is not None:
+            return refused
         self.graphiql = graphiql_enabled() and not header
         return super().dispatch(request, *args, **kwargs)
 
