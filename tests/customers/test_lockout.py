@@ -16,11 +16,6 @@ from tests.factories import UserFactory
 LOCKOUT_TEXT = "Too many failed sign-ins for this account. Try again in 15 minutes or ask an admin to unlock it."
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def casey(db):
     return UserFactory(username="casey", role=Role.CSM)  # password "pw"
