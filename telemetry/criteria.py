@@ -1,6 +1,8 @@
 """Success-criteria engine for telemetry attributes (SPEC 6.1, 6.2 and 10, "Criteria edge cases").
 
-Pure Python, standard library only: no Django, no database.
+Pure Python: no Django, no database. Regular expressions run on RE2 (google-re2), whose matching time
+is linear in the length of the text whatever the pattern, so no criterion can stall an evaluation
+(which runs inside the ingestion transaction, with row locks held).
 
 A criterion is a JSON object, either a leaf::
 
@@ -24,8 +26,12 @@ Semantics worth knowing (decisions the spec leaves open):
 * A value that cannot be compared (wrong JSON type, unparsable timestamp, ...) does not meet the leaf;
   ``ne`` included: ``"abc" ne 5`` is false, not true.
 * Timestamps: ISO 8601, trailing ``Z`` accepted, a date alone means midnight UTC, a naive date-time is
-  taken as UTC. ``before``/``after`` are strict. ``within_days: N`` holds when the timestamp is at or after
-  ``now - N days`` (a timestamp slightly in the future, e.g. clock skew, still counts).
+  taken as UTC. ``before``/``after`` are strict. ``within_days: N`` holds when the timestamp lies in
+  ``[now - N days, now + CLOCK_SKEW_TOLERANCE]``: slightly in the future (clock skew) still counts, the
+  same tolerance ingestion allows for ``observedAt``; a timestamp further ahead never does.
+* ``regex`` uses RE2 syntax (no backreferences, no look-around); a pattern RE2 cannot compile, or longer
+  than ``MAX_REGEX_LENGTH`` characters, is rejected when saved. ``re.search`` semantics (a match anywhere).
+  A string longer than ``MAX_REGEX_SUBJECT_LENGTH`` characters cannot be compared and does not meet it.
 * JSON attributes: the op is applied to the value at ``path`` (or the whole value without a path) by that
   value's own JSON type: booleans take ``eq``/``ne``/``in``; numbers the NUMBER ops plus ``in``; strings
   the STRING ops plus the TIMESTAMP ops (when the string parses as a timestamp); a list only ``contains``
@@ -48,7 +54,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import re2
+
 __all__ = [
+    "CLOCK_SKEW_TOLERANCE",
     "DATA_TYPES",
     "CriterionError",
     "CriteriaValidationError",
@@ -79,6 +88,11 @@ OPS_BY_TYPE["JSON"] = ALL_OPS
 COMPOSITE_KEYS = ("all", "any", "not")
 LEAF_KEYS = ("op", "value", "path", "caseSensitive")
 MAX_DEPTH = 32  # nesting levels of composites; deeper criteria are rejected (and never evaluated)
+MAX_REGEX_LENGTH = 500  # characters of a regex pattern
+MAX_REGEX_SUBJECT_LENGTH = 10_000  # characters of the string a regex is matched against
+# How far ahead of the server's clock a timestamp may be and still count as "now": ingestion accepts an
+# observedAt up to this far in the future, and within_days counts a timestamp up to this far ahead.
+CLOCK_SKEW_TOLERANCE = timedelta(minutes=5)
 
 _NUMBER_COMPARE = {
     "gt": lambda a, b: a > b,
@@ -212,6 +226,34 @@ def _parse_timestamp(v: Any, *, require_tz: bool = False) -> datetime | None:
     if dt.tzinfo is None or dt.utcoffset() is None:
         return None if require_tz else dt.replace(tzinfo=UTC)
     return dt
+
+
+def _regex_options(case_sensitive: bool) -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is reported to the user, not to stderr
+    options.case_sensitive = case_sensitive
+    return options
+
+
+_CASE_SENSITIVE = _regex_options(True)
+_IGNORING_CASE = _regex_options(False)
+
+
+def _compile_regex(pattern: str, case_sensitive: bool = True):
+    """RE2 keeps compiled patterns in a small LRU cache of its own."""
+    return re2.compile(pattern, _CASE_SENSITIVE if case_sensitive else _IGNORING_CASE)
+
+
+def _regex_problem(pattern: str) -> str | None:
+    """None if RE2 compiles the pattern, else its reason (e.g. ``missing ): (``)."""
+    try:
+        _compile_regex(pattern)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "cannot be compiled"
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+    except Exception:  # e.g. a string with unpaired surrogates that cannot be encoded as UTF-8
+        return "cannot be compiled"
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -394,11 +436,10 @@ def _value_problems(op: str, dt: str, v: Any) -> list[tuple[str, str]]:
     if op == "regex":
         if not isinstance(v, str):
             return [("value", f"must be a regular expression string, got {got}")]
-        try:
-            re.compile(v)
-        except Exception as exc:  # re.error, RecursionError, OverflowError ...
-            return [("value", f"invalid regular expression: {exc}")]
-        return []
+        if len(v) > MAX_REGEX_LENGTH:
+            return [("value", f"regular expression is longer than {MAX_REGEX_LENGTH} characters")]
+        problem = _regex_problem(v)
+        return [("value", f"invalid regular expression (RE2 syntax): {problem}")] if problem else []
     if op == "in":
         if not isinstance(v, list):
             kind = "strings" if dt == "STRING" else "booleans, numbers or strings"
@@ -540,16 +581,20 @@ def _eval_leaf(node: dict, dt: str, value: Any, now: datetime) -> bool:
                 return expected in target
             return expected.casefold() in target.casefold()
         if op == "regex":
-            return re.search(expected, target, 0 if case_sensitive else re.IGNORECASE) is not None
+            if len(target) > MAX_REGEX_SUBJECT_LENGTH:
+                return False
+            return _compile_regex(expected, case_sensitive).search(target) is not None
     if op in ("before", "after", "within_days"):
         moment = _parse_timestamp(target)
         if moment is None:
             return False
         if op == "within_days":
+            if moment > now + CLOCK_SKEW_TOLERANCE:
+                return False  # a future timestamp would otherwise stay "recent" for ever
             try:
                 cutoff = now - timedelta(days=expected)
             except OverflowError:
-                return True  # more days than the calendar holds: every timestamp is within
+                return True  # more days than the calendar holds: every past timestamp is within
             return moment >= cutoff
         reference = _parse_timestamp(expected)
         if reference is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from django.db.models import QuerySet
 
@@ -25,8 +25,6 @@ MAX_ITEMS = 5000
 MAX_BATCH_ID_LENGTH = 100
 MAX_SOURCE_LENGTH = 100
 MAX_NOTES_LENGTH = 4000
-# A value observed in the future would stay "latest" for ever: allow clock skew, no more.
-FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass
@@ -251,7 +249,9 @@ def parse_observed_at(raw, *, now: datetime) -> tuple[datetime | None, str | Non
         return None, f"observedAt must be an ISO 8601 date-time like 2024-05-01T12:00:00Z, got {received}"
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)
-    if moment > now + FUTURE_TOLERANCE:
+    # A value observed in the future would stay "latest" for ever: allow clock skew, no more (the same
+    # tolerance within_days criteria give a timestamp ahead of the clock).
+    if moment > now + criteria.CLOCK_SKEW_TOLERANCE:
         return None, f"observedAt {moment.isoformat()} is in the future"
     return moment, None
 

@@ -180,6 +180,23 @@ def test_invalid_criterion_names_the_path_inside_it(as_editor, acme, unchanged):
     assert error["message"].startswith("successCriteria.all[1].value: ")
 
 
+def test_regex_that_re2_cannot_compile_is_refused_at_save_naming_the_path(as_editor, acme, unchanged):
+    task = acme["tasks"]["Install"].original_task
+    error = error_of(
+        as_editor,
+        """mutation { createTelemetryAttribute(input: {
+        taskId: "%s", name: "edition", dataType: STRING,
+        successCriteria: {all: [{op: "exists"}, {op: "regex", value: "^(?!trial)"}]}
+    }) { id } }"""
+        % task.pk,
+    )
+    assert error["extensions"]["code"] == "VALIDATION_ERROR"
+    assert error["extensions"]["field"] == "successCriteria.all[1].value"
+    assert error["message"] == (
+        "successCriteria.all[1].value: invalid regular expression (RE2 syntax): invalid perl operator: (?!"
+    )
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -1,6 +1,7 @@
 """Success-criteria engine (SPEC 6.1, 6.2, 10 "Criteria edge cases"): pure Python, no database."""
 
 import math
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -10,9 +11,12 @@ from hypothesis import strategies as st
 
 from telemetry.criteria import (
     ALL_OPS,
+    CLOCK_SKEW_TOLERANCE,
     COMPOSITE_KEYS,
     DATA_TYPES,
     LEAF_KEYS,
+    MAX_REGEX_LENGTH,
+    MAX_REGEX_SUBJECT_LENGTH,
     OPS_BY_TYPE,
     CriteriaValidationError,
     CriterionError,
@@ -128,7 +132,10 @@ LEAF_CASES = [
     (T, {"op": "within_days", "value": 7}, "2024-06-08T11:59:59Z", False),
     (T, {"op": "within_days", "value": 7}, "2024-06-14", True),
     (T, {"op": "within_days", "value": 7}, "2024-06-01", False),
-    (T, {"op": "within_days", "value": 7}, "2024-06-20T00:00:00Z", True),  # future counts (clock skew)
+    (T, {"op": "within_days", "value": 7}, "2024-06-15T12:05:00Z", True),  # clock skew: up to 5 minutes ahead
+    (T, {"op": "within_days", "value": 7}, "2024-06-15T12:05:01Z", False),  # further ahead is not "recent"
+    (T, {"op": "within_days", "value": 7}, "2024-06-20T00:00:00Z", False),
+    (T, {"op": "within_days", "value": 1e300}, "2099-01-01T00:00:00Z", False),
     (T, {"op": "within_days", "value": 0}, "2024-06-15T12:00:00Z", True),
     (T, {"op": "within_days", "value": 0}, "2024-06-15T11:59:59Z", False),
     (T, {"op": "within_days", "value": 0.5}, "2024-06-15T00:00:00Z", True),
@@ -327,6 +334,76 @@ def test_within_days_uses_now():
 def test_timestamp_values_may_be_datetime_objects():
     assert ev({"op": "after", "value": "2024-01-01"}, T, datetime(2024, 2, 1, tzinfo=UTC)) is True
     assert ev({"op": "within_days", "value": 1}, T, NOW - timedelta(hours=3)) is True
+
+
+def test_within_days_counts_a_future_timestamp_only_within_the_clock_skew_tolerance():
+    # 2099 used to be "within 7 days" for ever; now only clock skew (the ingestion tolerance) counts.
+    assert CLOCK_SKEW_TOLERANCE == timedelta(minutes=5)
+    ahead = NOW + CLOCK_SKEW_TOLERANCE
+    assert ev({"op": "within_days", "value": 7}, T, ahead.isoformat()) is True
+    assert ev({"op": "within_days", "value": 7}, T, (ahead + timedelta(seconds=1)).isoformat()) is False
+    assert ev({"op": "within_days", "value": 7}, T, "2099-01-01") is False
+    assert ev({"not": {"op": "within_days", "value": 7}}, T, "2099-01-01") is True
+    assert ev({"op": "within_days", "value": 7, "path": "seen"}, J, {"seen": "2099-01-01T00:00:00Z"}) is False
+    assert ev({"op": "within_days", "value": 7}, T, NOW + timedelta(days=3)) is False
+
+
+# --------------------------------------------------------------------------------------------------
+# regular expressions: RE2, linear time whatever the pattern
+
+
+def test_pathological_regex_is_evaluated_in_linear_time():
+    criterion = {"op": "regex", "value": "^(a+)+$"}
+    assert validate_criterion(criterion, S) == []
+    evil = "a" * 26 + "!"  # seconds with backtracking, doubling with every further "a"
+    started = time.perf_counter()
+    results = [
+        ev(criterion, S, evil),
+        ev({**criterion, "caseSensitive": False}, S, evil.upper()),
+        ev({**criterion, "path": "name"}, J, {"name": evil}),
+        ev(criterion, S, "a" * (MAX_REGEX_SUBJECT_LENGTH - 1) + "!"),
+    ]
+    elapsed = time.perf_counter() - started
+    assert results == [False, False, False, False]
+    assert elapsed < 0.5
+    assert ev(criterion, S, "a" * 26) is True
+    assert ev({**criterion, "caseSensitive": False}, S, "A" * 26) is True
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(?=a)", "invalid perl operator: (?="),  # look-ahead: Python's re takes it, RE2 does not
+        (r"(a)\1", r"invalid escape sequence: \1"),  # backreference
+        (r"end\Z", r"invalid escape sequence: \Z"),
+        ("(", "missing ): ("),
+        ("(a{1000}){1000}", "invalid repetition size: {1000}"),
+    ],
+)
+def test_regex_that_re2_cannot_compile_is_rejected_naming_the_path(pattern, reason):
+    criterion = {"all": [{"op": "exists"}, {"op": "regex", "value": pattern}]}
+    message = f"invalid regular expression (RE2 syntax): {reason}"
+    assert validate_criterion(criterion, S) == [CriterionError("all[1].value", message)]
+    assert validate_criterion({"op": "regex", "value": pattern, "path": "a"}, J) == [CriterionError("value", message)]
+    with pytest.raises(CriteriaValidationError, match=r"^all\[1\]\.value: invalid regular expression"):
+        check_criterion(criterion, S)
+    assert ev({"op": "regex", "value": pattern}, S, "a") is False  # such a stored criterion never meets
+    assert ev({"not": {"op": "regex", "value": pattern}}, S, "a") is False
+
+
+def test_regex_pattern_length_is_capped():
+    assert MAX_REGEX_LENGTH == 500
+    assert validate_criterion({"op": "regex", "value": "a" * 500}, S) == []
+    assert validate_criterion({"any": [{"op": "regex", "value": "a" * 501}]}, S) == [
+        CriterionError("any[0].value", "regular expression is longer than 500 characters")
+    ]
+
+
+def test_regex_never_meets_a_string_longer_than_the_cap():
+    assert MAX_REGEX_SUBJECT_LENGTH == 10_000
+    assert ev({"op": "regex", "value": "b$"}, S, "a" * 9_999 + "b") is True
+    assert ev({"op": "regex", "value": "b$"}, S, "a" * 10_000 + "b") is False
+    assert ev({"op": "contains", "value": "b"}, S, "a" * 10_000 + "b") is True  # only regex is capped
 
 
 # --------------------------------------------------------------------------------------------------
@@ -778,7 +855,7 @@ WRONG_VALUE_LEAVES = {
         {"op": "exists", "path": "a..b"},
     ],
 }
-BAD_REGEXES = ["(", "[a-", "*x", "a{2,1}", "(?P<1>a)"]
+BAD_REGEXES = ["(", "[a-", "*x", "a{2,1}", "(?=a)", r"(a)\1", "x" * 501]
 
 
 def broken_leaves(data_type):
