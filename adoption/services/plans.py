@@ -75,6 +75,8 @@ def snapshot_tasks(
                 **{name: getattr(task, name) for name in TASK_SNAPSHOT_FIELDS},
                 status=TaskStatus.NOT_STARTED,
                 status_update_source=StatusSource.SYSTEM,
+                # What an evaluation would compute now: no attribute has a value yet, so none is met.
+                telemetry_status=TaskStatus.NOT_STARTED if attributes.get(task.pk) else "",
                 created_at=now,
                 updated_at=now,
             )
