@@ -42,6 +42,26 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+# SQLSTATEs of a transaction PostgreSQL rolled back because of a concurrent one; sending the same
+# request again is safe and normally succeeds. The writers take their row locks in one order so that
+# deadlocks do not happen; should one happen anyway, the client gets CONFLICT, never a server error.
+RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock detected"}
+RETRY_MESSAGE = "a concurrent change to the same data got in the way; nothing was changed: send the request again"
+
+
+def conflict_from_database_error(error: BaseException | None) -> Conflict | None:
+    """CONFLICT for a deadlock or serialization failure (Django's wrapper or the driver's own error,
+    also when it is the cause of another exception), None for any other error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        sqlstate = getattr(error, "sqlstate", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return Conflict(RETRY_MESSAGE, details={"retryable": True, "reason": RETRYABLE_SQLSTATES[sqlstate]})
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def parse_id(value, *, label: str = "object") -> int:
     """Ids are database keys as strings; anything malformed is NOT_FOUND, like an unknown id (SPEC 9)."""
     try:

@@ -8,12 +8,13 @@ import json
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from config import ratelimit
-from config.errors import DomainError
+from config.errors import DomainError, conflict_from_database_error
 from telemetry.ingestion import MAX_ITEMS
 from telemetry.services import api_key_authenticate, telemetry_ingest
 
@@ -92,6 +93,15 @@ def _admission_refusal(request, api_key):
 def telemetry_ingest_view(request):
     try:
         return _telemetry_ingest(request)
+    except DatabaseError as error:
+        conflict = conflict_from_database_error(error)
+        if conflict is None:
+            logger.exception("telemetry API request failed")
+            return error_response(500, "INTERNAL_ERROR", "the request could not be processed; nothing was stored")
+        logger.warning("telemetry API request rolled back: %s", conflict.details["reason"])
+        return error_response(
+            409, conflict.code, conflict.message, details=conflict.details, headers={"Retry-After": "1"}
+        )
     except Exception:  # never a traceback to the client
         logger.exception("telemetry API request failed")
         return error_response(500, "INTERNAL_ERROR", "the request could not be processed; nothing was stored")

@@ -7,6 +7,11 @@ queries whatever the number of tasks, attributes or values.
 Manual beats telemetry: a task whose status a user set (source MANUAL) keeps it; evaluation still
 records each attribute's isMet and the task's telemetry_status, so the task shows that telemetry
 disagrees. NOT_APPLICABLE is never set by telemetry (the computed status is one of the other three).
+
+Lock order (shared by every writer, see adoption.services): assignment, customer tasks (by id),
+customer attributes (by id), plan. Evaluation takes the last three in that order, through
+`lock_tasks_and_attributes` and then `plan_recompute_totals`; ingestion takes the first two with the
+same function before it writes anything.
 """
 
 from __future__ import annotations
@@ -109,6 +114,28 @@ def _evidence(attributes: list[CustomerTelemetryAttribute], latest: dict, comput
     return evidence
 
 
+def lock_tasks_and_attributes(task_ids: Iterable[int]) -> tuple[list[CustomerTask], list[CustomerTelemetryAttribute]]:
+    """Row-lock the given customer tasks (by id), then every attribute of those tasks (by id), and
+    return both, read under the lock.
+
+    The two middle steps of the lock order. Every writer that changes attributes or values holds the
+    lock on their task first, so two writers never hold each other's attribute rows and tasks. Must run
+    inside a transaction; locking rows this transaction already holds is harmless.
+    """
+    ids = sorted({int(pk) for pk in task_ids})
+    if not ids:
+        return [], []
+    tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # no_key: evaluation and ingestion never change a key column of an attribute, so inserting values
+    # (whose foreign key takes a key-share lock on their attribute) is not held up by this lock.
+    attributes = list(
+        CustomerTelemetryAttribute.objects.select_for_update(no_key=True)
+        .filter(customer_task_id__in=[t.pk for t in tasks])
+        .order_by("pk")
+    )
+    return tasks, attributes
+
+
 def evaluate_customer_tasks(
     *,
     task_ids: Iterable[int],
@@ -127,20 +154,18 @@ def evaluate_customer_tasks(
     Archived tasks are evaluated like the others; plan totals leave them out anyway.
 
     Runs inside the caller's transaction (it opens a savepoint of its own when there is one), in a
-    constant number of queries.
+    constant number of queries. Takes its row locks in the shared order: tasks, attributes, plans.
     """
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
         return []
     now = now or timezone.now()
     with transaction.atomic():
-        # Row locks in id order: a user's concurrent status change cannot slip between our read of
-        # the owner and our write (manual beats telemetry), and concurrent evaluations never deadlock.
-        tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        attributes = list(
-            CustomerTelemetryAttribute.objects.filter(customer_task_id__in=ids, is_active=True).order_by(
-                "customer_task_id", "order", "pk"
-            )
+        # Tasks locked before their owner is read: a user's concurrent status change cannot slip
+        # between our read and our write (manual beats telemetry).
+        tasks, locked_attributes = lock_tasks_and_attributes(ids)
+        attributes = sorted(
+            (a for a in locked_attributes if a.is_active), key=lambda a: (a.customer_task_id, a.order, a.pk)
         )
         latest = latest_values_by_attribute([a.pk for a in attributes])
 

@@ -2,6 +2,12 @@
 
 Conventions: `<noun>_<verb>(*, ...)`, keyword-only arguments, atomic, DomainError on refusal, and a
 refused call changes nothing.
+
+Lock order, shared with adoption.services so that concurrent writers never deadlock: every writer that
+touches several of assignment, customer tasks, customer attributes/values and plan rows takes its row
+locks in this order: assignment, customer tasks (ordered by id), customer attributes (ordered by id),
+plan. Ingestion locks the tasks it will evaluate, then their attributes, before it stores a value or
+touches an attribute row; evaluation then recomputes the plan totals, which locks the plan last.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from adoption.models import CustomerTask
 from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from customers.models import Customer
-from telemetry.evaluation import StatusChange, evaluate_customer_tasks
+from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
 from telemetry.ingestion import (
     MAX_BATCH_ID_LENGTH,
     MAX_ITEMS,
@@ -110,6 +116,11 @@ def telemetry_ingest(
     a CONFLICT. `content_key` replaces the fingerprint of the items for that comparison (the
     spreadsheet import uses the file's, since its items depend on what is already stored).
     The number of queries does not grow with the number of items.
+
+    Order of work: the request is validated in full (a batchId that items disagree on included) before
+    the replay lookup, so a replay never hides an invalid request; values are checked against the
+    attributes as read under their row locks, so a concurrent sync cannot change a data type between
+    the check and the insert.
     """
     now = timezone.now()
     label = telemetry_actor_label(actor)
@@ -156,11 +167,26 @@ def telemetry_ingest(
             )
         elif customer_ids:
             batch_customer_id = next(iter(customer_ids))
-            existing = TelemetryBatch.objects.filter(customer_id=batch_customer_id, batch_id=batch_id).first()
-            if existing is not None:
-                return _replay_or_conflict(existing, digest, batch_id)
 
-    rows = []  # (index, attribute, value, observed_at, source, notes)
+    # Lock order: the tasks these values will make us evaluate, then their attributes, before anything
+    # is written; the plan is locked last, by the evaluation. The attributes are read again under the
+    # lock: a sync may have changed one (its data type, say) since they were resolved.
+    tasks, locked = lock_tasks_and_attributes({a.customer_task_id for a in attributes if a is not None})
+    tasks_by_id = {task.pk: task for task in tasks}
+    fresh = {a.pk: a for a in locked}
+    for index, attribute in enumerate(attributes):
+        if attribute is None:
+            continue
+        current = fresh.get(attribute.pk)
+        if current is None:  # removed (with its assignment) since it was resolved
+            errors.append(ItemError(index, "customerAttributeId", _gone_attribute(attribute.pk), "scope"))
+        else:
+            current.customer_task = tasks_by_id[current.customer_task_id]
+        attributes[index] = current
+    if any(e.kind == "scope" for e in errors):
+        _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
+
+    rows = []  # (attribute, value, observed_at, source, notes)
     for index, (item, attribute) in enumerate(zip(items, attributes, strict=True)):
         if attribute is None:
             continue
@@ -191,6 +217,13 @@ def telemetry_ingest(
         if len(errors) == row_errors_before:
             rows.append((attribute, item["value"], observed_at, source, notes))
     _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
+
+    # Only a valid request can be a replay: the content fingerprint leaves per-item batchIds out, so
+    # looking the batch up earlier would answer "replayed" to items that disagree on their batchId.
+    if batch_customer_id is not None:
+        existing = TelemetryBatch.objects.filter(customer_id=batch_customer_id, batch_id=batch_id).first()
+        if existing is not None:
+            return _replay_or_conflict(existing, digest, batch_id)
 
     batch = None
     if batch_id is not None and batch_customer_id is not None:
@@ -264,6 +297,10 @@ def telemetry_ingest(
         },
     )
     return IngestResult(batch_id=batch_id, values=values, status_changes=changes, response=response)
+
+
+def _gone_attribute(pk) -> str:
+    return f"customer telemetry attribute '{pk}' not found"
 
 
 def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str | None:

@@ -7,8 +7,11 @@ The package reads bottom-up: inputs (parsing) -> eligibility -> plans (snapshots
 status_changes (manual status) and sync build on those. The status primitives they share with
 telemetry live below them in adoption.status. Import from here: `from adoption.services import X`.
 
-Lock order, so concurrent writers never deadlock: assignment row, then customer task rows (in id
-order), then customer attributes (by id), then the plan row (taken last, by `plan_recompute_totals`).
+Lock order, so concurrent writers never deadlock: every writer that touches several of assignment,
+customer tasks, customer attributes/values and plan rows takes its row locks in this order:
+assignment, customer tasks (ordered by id), customer attributes (ordered by id), plan (taken last, by
+`plan_recompute_totals`). Telemetry ingestion and evaluation, manual and bulk status changes, sync and
+assignment removal all follow it.
 """
 
 from adoption.selectors import assignment_contents_counts  # a read; kept here for existing callers

@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from adoption.choices import LicenseLevel
-from adoption.models import Outcome, Product, Release
+from adoption.models import AdoptionPlan, CustomerTask, Outcome, Product, Release
 from adoption.selectors import assignment_contents_counts
 from adoption.services.eligibility import selected_ids
 from adoption.services.inputs import catalog_selection, parse_license_level
@@ -12,6 +12,7 @@ from adoption.services.plans import plan_audit_details, plan_create
 from config.audit.services import audit_record
 from config.errors import Conflict, ValidationFailed
 from customers.models import Customer, CustomerProduct
+from telemetry.models import CustomerTelemetryAttribute
 
 
 def _assignment_details(license_level, outcome_ids, release_ids) -> dict:
@@ -145,7 +146,24 @@ def customer_product_update(
 def customer_product_remove(*, actor, customer_product: CustomerProduct) -> dict:
     """Remove a product from a customer. Its plan, customer tasks, status history, telemetry
     attributes and values go with it (cascade); the audit entry keeps a summary with the counts."""
-    assignment = CustomerProduct.objects.select_related("customer", "product").get(pk=customer_product.pk)
+    # The cascade deletes attributes before tasks; lock everything first, in the shared order, so a
+    # concurrent ingestion or sync waits for us instead of deadlocking with us.
+    assignment = (
+        CustomerProduct.objects.select_for_update(of=("self",))
+        .select_related("customer", "product")
+        .get(pk=customer_product.pk)
+    )
+    tasks = CustomerTask.objects.filter(adoption_plan__customer_product_id=assignment.pk)
+    list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    list(
+        CustomerTelemetryAttribute.objects.filter(customer_task__in=tasks)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        AdoptionPlan.objects.filter(customer_product_id=assignment.pk).select_for_update().values_list("pk", flat=True)
+    )
     counts = assignment_contents_counts(CustomerProduct.objects.filter(pk=assignment.pk))
     summary = {
         "customerProductId": assignment.pk,

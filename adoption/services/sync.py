@@ -1,7 +1,7 @@
 """Sync: bring a plan in line with its assignment and the catalog, losing nothing; and its preview.
 
 Lock order (the same as every other writer): assignment row, then customer task rows by id, then
-customer attributes (telemetry evaluation, by id), then the plan row (plan_recompute_totals).
+the plan's customer attributes by id, then the plan row (plan_recompute_totals).
 """
 
 from collections import defaultdict
@@ -156,10 +156,12 @@ def _sync_plan(plan: AdoptionPlan, *, lock: bool) -> _SyncPlan:
     catalog_attributes = catalog_attributes_by_task(Q(task__in=eligible.values("pk")))
     task_outcome_rows = _customer_links(CustomerTaskOutcome, "outcome", plan.pk)
     task_release_rows = _customer_links(CustomerTaskRelease, "release", plan.pk)
+    # Locked by id right after the tasks (lock order); grouped per task in display order below.
+    attribute_query = CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan_id=plan.pk).order_by("pk")
+    if lock:
+        attribute_query = attribute_query.select_for_update(of=("self",))
     customer_attributes = defaultdict(list)
-    for attribute in CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan_id=plan.pk).order_by(
-        "customer_task_id", "order", "pk"
-    ):
+    for attribute in sorted(attribute_query, key=lambda a: (a.customer_task_id, a.order, a.pk)):
         customer_attributes[attribute.customer_task_id].append(attribute)
 
     by_original = {t.original_task_id: t for t in customer_tasks}

@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from graphene_django.views import HttpError
 from graphql import GraphQLError
 
-from config.errors import DomainError
+from config.errors import DomainError, conflict_from_database_error
 
 logger = logging.getLogger("config.graphql")
 
@@ -19,8 +19,13 @@ GENERIC_MESSAGE = "Internal server error. The problem was logged."
 
 
 def _domain_error_of(error) -> DomainError | None:
+    """The domain error behind a GraphQL error; a deadlock or serialization failure counts as CONFLICT."""
     original = getattr(error, "original_error", None)
     while original is not None and not isinstance(original, DomainError):
+        conflict = conflict_from_database_error(original)
+        if conflict is not None:
+            logger.warning("GraphQL request rolled back: %s", conflict.details["reason"])
+            return conflict
         original = getattr(original, "original_error", None)
     return original
 

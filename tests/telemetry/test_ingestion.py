@@ -13,6 +13,8 @@ from adoption.models import CustomerTask, Task, TaskStatusChange
 from config.audit.models import AuditLog
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from customers.permissions import customer_ids_visible_to
+from telemetry.criteria import CLOCK_SKEW_TOLERANCE
+from telemetry.ingestion import parse_observed_at
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from telemetry.services import telemetry_ingest
 from tests.conftest import postgres_only
@@ -534,6 +536,53 @@ def test_items_that_disagree_on_the_batch_id_are_refused(plan, admin_user):
         }
     ]
     assert not CustomerTelemetryValue.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("request_batch_id", "item_batch_ids", "message"),
+    [
+        ("b1", ["other"], "batchId 'other' differs from the request's batchId 'b1'"),
+        (None, ["b1", "other"], "batchId 'other' differs from the request's batchId 'b1'"),
+    ],
+)
+def test_a_replayed_batch_id_does_not_hide_items_that_disagree_on_it(
+    plan, customer, admin_user, request_batch_id, item_batch_ids, message
+):
+    _, (sso,) = add_task(plan, attr("sso"))
+    telemetry_ingest(
+        actor=admin_user,
+        items=[{"customerAttributeId": sso.pk, "value": True} for _ in item_batch_ids],
+        batch_id="b1",
+        customer=customer,
+    )
+    items = [{"customerAttributeId": sso.pk, "value": True, "batchId": b} for b in item_batch_ids]
+
+    with pytest.raises(ValidationFailed) as err:  # the same content under "b1", but not one batchId
+        telemetry_ingest(actor=admin_user, items=items, batch_id=request_batch_id, customer=customer)
+
+    index = len(item_batch_ids) - 1
+    assert err.value.details == [
+        {"index": index, "field": "batchId", "message": message + ": all values of a request carry the same batchId"}
+    ]
+    assert CustomerTelemetryValue.objects.count() == len(item_batch_ids) and TelemetryBatch.objects.count() == 1
+
+
+def test_observed_at_may_be_ahead_by_the_clock_skew_tolerance_that_within_days_allows(plan, admin_user):
+    _, (seen,) = add_task(plan, attr("seen", T, {"op": "within_days", "value": 1}))
+    now = timezone.now()
+    ahead = now + CLOCK_SKEW_TOLERANCE
+    assert parse_observed_at(ahead.isoformat(), now=now) == (ahead, None)
+    too_far = ahead + timedelta(seconds=1)
+    assert parse_observed_at(too_far.isoformat(), now=now) == (
+        None,
+        f"observedAt {too_far.isoformat()} is in the future",
+    )
+
+    result = telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": seen.pk, "value": ahead.isoformat()}])
+    assert [c.to_status for c in result.status_changes] == [TaskStatus.DONE]
+    telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": seen.pk, "value": "2099-01-01T00:00:00Z"}])
+    seen.refresh_from_db()
+    assert seen.is_met is False and seen.customer_task.status == TaskStatus.NOT_STARTED
 
 
 def test_item_batch_id_serves_as_the_request_batch_id(plan, admin_user):
