@@ -589,10 +589,11 @@ def test_sync_has_telemetry_evaluate_exactly_the_tasks_it_touched(catalog, admin
     customer_product_update(actor=admin_user, customer_product=assignment, license_level="SIGNATURE")
     adoption_plan_sync(actor=admin_user, plan=plan)
 
-    # A2 came back (restored) and was evaluated; E1 has attributes too but the sync left it alone.
+    # A2 came back (restored) and was evaluated; E1 has attributes too but the sync left it alone: it
+    # keeps the telemetry status recorded when the plan was created (no values yet: NOT_STARTED).
     assert evaluated() == {"A2"}
     tasks = {t.name: t for t in CustomerTask.objects.filter(adoption_plan=plan)}
-    assert (tasks["A2"].telemetry_status, tasks["E1"].telemetry_status) == (TaskStatus.NOT_STARTED, "")
+    assert (tasks["A2"].telemetry_status, tasks["E1"].telemetry_status) == (TaskStatus.NOT_STARTED, "NOT_STARTED")
     assert tasks["A2"].status == TaskStatus.NOT_STARTED
 
 

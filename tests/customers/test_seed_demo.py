@@ -11,6 +11,7 @@ from adoption.models import AdoptionPlan, CustomerTask, Product, Task, TaskStatu
 from config.audit.models import AuditLog
 from customers.models import Customer, CustomerProduct, Role
 from customers.permissions import customers_visible_to, role_of
+from telemetry.evaluation import compute_task_status
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryAttribute, TelemetryBatch
 
 pytestmark = pytest.mark.django_db
@@ -178,10 +179,16 @@ def test_seed_demo_has_a_manual_status_that_telemetry_disagrees_with(fast_passwo
     assert mfa.history.get().source == StatusSource.MANUAL  # telemetry wrote no history: the CSM owns it
     met = dict(mfa.telemetry_attributes.values_list("name", "is_met"))
     assert met == {"mfa_enrolled_pct": False, "mfa_enforced": True}
-    disagreeing = [
-        t.name for t in CustomerTask.objects.filter(status_update_source=StatusSource.MANUAL) if t.telemetry_disagrees
-    ]
-    assert disagreeing == ["Roll out MFA to all users"]
+    # Same data, same answer: every CSM status that differs from what the task's telemetry computes
+    # disagrees, whether or not the task has been evaluated since the plan was created.
+    manual = CustomerTask.objects.filter(status_update_source=StatusSource.MANUAL).prefetch_related(
+        "telemetry_attributes"
+    )
+    computed = {t.pk: compute_task_status(t.telemetry_attributes.all()) for t in manual}
+    assert {t.pk for t in manual if t.telemetry_disagrees} == {
+        t.pk for t in manual if computed[t.pk] is not None and computed[t.pk] != t.status
+    }
+    assert mfa.pk in {t.pk for t in manual if t.telemetry_disagrees}
 
 
 def test_seed_demo_has_stale_required_telemetry(fast_passwords):
