@@ -148,9 +148,10 @@ def _counts_sentence(counts: dict) -> list[str]:
         (counts.get("telemetryAttributes"), "telemetry attribute", "telemetry attributes"),
         (counts.get("telemetryValues"), "telemetry value", "telemetry values"),
         (counts.get("apiKeys"), "API key", "API keys"),
-        (counts.get("telemetryBatches"), "telemetry batch record", "telemetry batch records"),
+        (counts.get("telemetryBatches"), "telemetry upload record", "telemetry upload records"),
     ]
-    return [f"{n} {one if n == 1 else many}" for n, one, many in parts if n is not None]
+    optional = {"API key", "telemetry upload record"}  # left out when there are none
+    return [f"{n} {one if n == 1 else many}" for n, one, many in parts if n is not None and (n or one not in optional)]
 
 
 @login_required
