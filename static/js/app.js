@@ -9,7 +9,14 @@
     if (modal && !modal.open) {
       modal.showModal();
     }
-    var first = modal && modal.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+    // Focus what the user needs first: a field with an error, then [autofocus], then the first field,
+    // and only then a button (the header's close button comes first in the document).
+    var first = modal && (
+      modal.querySelector("[aria-invalid=true]") ||
+      modal.querySelector("[autofocus]") ||
+      modal.querySelector("#modal-content input:not([type=hidden]):not([disabled]), #modal-content select, #modal-content textarea") ||
+      modal.querySelector("button")
+    );
     if (first) {
       first.focus();
     }
@@ -23,7 +30,9 @@
 
   // Content swapped into the dialog opens it.
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "modal-content") {
+    // An answer that swaps nothing (HX-Reswap: none, e.g. a save that closed the dialog) leaves it closed.
+    var target = event.detail.target;
+    if (target && target.id === "modal-content" && target.childElementCount > 0) {
       openModal();
     }
   });
