@@ -212,7 +212,9 @@ def customer_edit(request, customer_id):
                 request, "customers/detail.html#header", {**_header_context(request, customer), "oob": True}
             )
             reswap(response, "none")
-            trigger_client_event(response, "modal:close")
+            # After the (empty) swap: htmx still announces afterSwap on the dialog, so closing earlier
+            # would be undone by the dialog's opener.
+            trigger_client_event(response, "modal:close", after="swap")
             return trigger_client_event(response, "toast", {"message": f"Saved {customer.name}."})
     return _render_dialog(request, "customers/customer_form.html", {"form": form, "customer": customer})
 

@@ -15,7 +15,7 @@ from customers.forms import CustomerForm, add_domain_error
 from customers.models import AuditLog, Customer, CustomerProduct, Role
 from telemetry.models import CustomerTelemetryValue
 from telemetry.services import telemetry_ingest
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ApiKeyFactory, ProductFactory, UserFactory
 from tests.pages.helpers import make_catalog, make_customer, without_csrf
 
 pytestmark = pytest.mark.django_db
@@ -156,7 +156,8 @@ def test_csm_edits_name_and_description_in_place(csm, northwind):
     )
     assert response.status_code == 200
     assert response["HX-Reswap"] == "none"
-    assert json.loads(response["HX-Trigger"]) == {"modal:close": {}, "toast": {"message": "Saved Northwind Logistics."}}
+    assert json.loads(response["HX-Trigger"]) == {"toast": {"message": "Saved Northwind Logistics."}}
+    assert json.loads(response["HX-Trigger-After-Swap"]) == {"modal:close": {}}
     content = response.content.decode()
     assert '<header id="customer-header"' in content and 'hx-swap-oob="true"' in content
     assert 'data-testid="customer-name">Northwind Logistics<' in content
@@ -223,6 +224,7 @@ def test_delete_confirmation_says_exactly_what_goes(admin_user, northwind):
             for d, v in ((1, False), (2, True))
         ],
     )
+    ApiKeyFactory(customer=northwind)
     client = csrf_client(admin_user)
     content = client.get(f"/customers/{northwind.pk}/delete/", **HTMX).content.decode()
     items = content.split('data-testid="delete-counts">')[1].split("</ul>")[0]
@@ -236,6 +238,7 @@ def test_delete_confirmation_says_exactly_what_goes(admin_user, northwind):
         f"{total_history} status history entries",
         "6 telemetry attributes",
         "2 telemetry values",
+        "1 API key",
     ]
     assert "This cannot be undone" in content
 
