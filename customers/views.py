@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, trigger_client_
 
 from adoption import services as adoption_services
 from adoption.permissions import products_visible_to
+from adoption.selectors import assignment_contents_counts
 from config.errors import Conflict, NotFound, ValidationFailed
 from customers import selectors
 from customers import services as customer_services
@@ -346,7 +347,7 @@ def assignment_remove(request, customer_id, assignment_id):
         what = _counts_sentence(result["deleted"])
         messages.success(request, f"Removed {result['productName']} from {customer.name} with {', '.join(what)}.")
         return _go(request, reverse("customer-detail", args=[customer.pk]))
-    counts = adoption_services.assignment_contents_counts(type(assignment).objects.filter(pk=assignment.pk))
+    counts = assignment_contents_counts(type(assignment).objects.filter(pk=assignment.pk))
     return _render_dialog(
         request,
         "customers/remove_product.html",
