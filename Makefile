@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WEB_CONCURRENCY ?= 2
 
-.PHONY: run test lint bench screenshots install install-dev migrate seed schema clean
+.PHONY: run serve worker beat test lint bench screenshots install install-dev migrate seed schema clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,21 @@ run: seed
 	@echo "  Demo login (local SQLite demo only): admin / demo-admin-password"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Production serving: gunicorn with uvicorn workers on the ASGI app, after migrations and collectstatic.
+## Settings come from the environment (PRODUCTION=1, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL ...).
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn config.asgi:application --worker-class uvicorn_worker.UvicornWorker \
+		--workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) --error-logfile -
+
+## Background jobs: a Celery worker (needs REDIS_URL), and beat for the daily re-evaluation (run ONE beat).
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel INFO
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel INFO
 
 ## Whole suite: lint, migrations, architecture (lint-imports, contracts in pyproject.toml), then pytest on 2 workers (PYTEST_ARGS="-n 0" for one process). PostgreSQL when DATABASE_URL is set, else SQLite.
 test: install-dev

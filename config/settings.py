@@ -208,11 +208,90 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# =================================================================================================
+# Operations: production serving, logs, database pool and replica, background jobs.
+# (One block, apart from the rest, so that other settings changes merge cleanly.)
+# =================================================================================================
+
+# Request ids on every response and log line; /healthz answered before host checks and redirects;
+# safe page views may read from the replica (config.replica).
+MIDDLEWARE = [
+    "config.observability.RequestIdMiddleware",
+    "config.health.HealthCheckMiddleware",
+    *MIDDLEWARE,
+    "config.replica.ReplicaMiddleware",
+]
+
+# Static files: hashed, compressed and cached for ever in production (collectstatic first; `make serve`
+# does it). Locally the plain storage, so nothing needs collecting.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "config.storage.StaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Logs: one JSON object per line in production (LOG_FORMAT=json|text), with the request id.
+LOG_FORMAT = (env_str("LOG_FORMAT") or ("json" if PRODUCTION else "text")).lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
+LOG_LEVEL = (env_str("LOG_LEVEL") or ("INFO" if PRODUCTION else "WARNING")).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # Credentials (Authorization values, API keys, access tokens) are masked in every record.
-    "filters": {"redact_secrets": {"()": "config.log_filters.RedactSecretsFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "WARNING"},
+    "filters": {
+        # Credentials (Authorization values, API keys, access tokens) are masked in every record.
+        "redact_secrets": {"()": "config.log_filters.RedactSecretsFilter"},
+        "request_id": {"()": "config.observability.RequestIdFilter"},
+    },
+    "formatters": {
+        "json": {"()": "config.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets", "request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The app writes one access line per request itself (config.observability); the servers' own
+        # access lines would repeat it without the request id.
+        "uvicorn.access": {"level": "WARNING"},
+        "gunicorn.access": {"level": "WARNING"},
+        "django.server": {"level": "WARNING"},
+    },
 }
+
+# PostgreSQL connection pool (psycopg_pool): DB_POOL=1, on by default in production. The pool replaces
+# persistent connections, so CONN_MAX_AGE must stay 0.
+DB_POOL = env_bool("DB_POOL", PRODUCTION)
+_is_postgres = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DB_POOL and _is_postgres:
+    if DATABASES["default"].get("CONN_MAX_AGE"):
+        raise ImproperlyConfigured("DB_POOL=1 needs CONN_MAX_AGE=0: the pool replaces persistent connections")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+        "timeout": env_int("DB_POOL_TIMEOUT", 10),
+    }
+elif DB_POOL and env_str("DB_POOL") is not None:
+    raise ImproperlyConfigured("DB_POOL=1 needs PostgreSQL (DATABASE_URL=postgres://...)")
+
+# Read replica (optional): reads inside use_replica() go there (config.replica). In tests it mirrors
+# the primary.
+_replica_url = env_str("DATABASE_REPLICA_URL")
+REPLICA_DATABASE = "replica" if _replica_url else None
+if _replica_url:
+    DATABASES["replica"] = dj_database_url.parse(_replica_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    if "pool" in DATABASES["default"].get("OPTIONS", {}):
+        DATABASES["replica"].setdefault("OPTIONS", {})["pool"] = dict(DATABASES["default"]["OPTIONS"]["pool"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
+# Pages that must read their own writes (or that have no business on the replica) stay on the primary.
+REPLICA_EXCLUDED_PATHS = ["/admin/", "/graphql/", "/api/", "/jobs/", "/healthz", "/login/", "/logout/"]
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)

@@ -25,6 +25,7 @@ from config.graphql.cost import cost_errors, measure_document, scan_errors, size
 from config.graphql.errors import error_response, format_error
 from config.graphql.switches import graphiql_enabled, query_limits
 from config.graphql.validation import MAX_TOKENS, validate_document
+from config.replica import use_replica
 
 
 def _csrf_rejected(request) -> bool:
@@ -155,6 +156,8 @@ class AdoptionGraphQLView(GraphQLView):
                     if result.errors:
                         transaction.set_rollback(True)
                 return result
-            return execute(schema, document, **options)
+            # Queries may read from the replica (when there is one); mutations never do.
+            with use_replica():
+                return execute(schema, document, **options)
         except Exception as exc:  # errors outside resolvers: logged and masked by format_error
             return ExecutionResult(data=None, errors=[exc])

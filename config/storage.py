@@ -1,0 +1,25 @@
+"""Static files in production: hashed names (cached for ever by browsers and CDNs) and precompressed
+copies, served by WhiteNoise.
+
+Vendored minified files end with source-map comments (``sourceMappingURL=graphiql.min.css.map``) for
+maps that are not shipped; Django's manifest storage would refuse the whole collectstatic for them.
+Such references are left as they are (browsers only fetch maps with the developer tools open); any
+other missing reference still fails loudly, so a broken url() in our own CSS is caught.
+"""
+
+from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+
+class StaticFilesStorage(CompressedManifestStaticFilesStorage):
+    def url_converter(self, name, hashed_files, template=None):
+        convert = super().url_converter(name, hashed_files, template)
+
+        def converter(matchobj):
+            try:
+                return convert(matchobj)
+            except ValueError:
+                if matchobj.groupdict().get("url", "").split("?", 1)[0].endswith(".map"):
+                    return matchobj.group(0)
+                raise
+
+        return converter
