@@ -20,6 +20,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from adoption.job_admin import ProductPlansSyncAdminMixin
 from adoption.models import (
     AdoptionPlan,
     CustomerTask,
@@ -191,7 +192,8 @@ class TaskInline(CatalogInline, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+class ProductAdmin(ProductPlansSyncAdminMixin, SoftDeleteAdminMixin, admin.ModelAdmin):
+    actions = [*SoftDeleteAdminMixin.actions, "sync_all_plans"]
     list_display = [
         "name",
         "is_active",

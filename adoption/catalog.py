@@ -472,7 +472,11 @@ def telemetry_attribute_update(
     order=None,
 ) -> TelemetryAttribute:
     """None leaves a field unchanged; for ``success_criteria`` None (like ``{}``) means "no criteria"
-    and leaving the argument out keeps the stored one. A new data type re-validates the criterion."""
+    and leaving the argument out keeps the stored one. A new data type re-validates the criterion.
+
+    When what decides "met" changes (criterion, data type, required flag), plans holding a copy of the
+    attribute are synced and re-evaluated by a background job once this commits (adoption.jobs)."""
+    evaluated_before = (attribute.success_criteria, attribute.data_type, attribute.is_required)
     changed = []
     if name is not None:
         attribute.name = _name(name, max_length=100)
@@ -507,6 +511,10 @@ def telemetry_attribute_update(
         f"telemetry attribute {attribute.name!r} updated",
         {"changed": changed},
     )
+    if (attribute.success_criteria, attribute.data_type, attribute.is_required) != evaluated_before:
+        from adoption.jobs import criteria_reevaluation_enqueue
+
+        criteria_reevaluation_enqueue(actor=actor, attribute=attribute)
     return attribute
 
 

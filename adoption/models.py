@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -283,3 +284,66 @@ class TaskStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.customer_task_id}: {self.from_status or '-'} -> {self.to_status} ({self.source})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Background jobs (adoption.jobs): one row per job, whatever runs it (a Celery worker, or the
+# request itself when no broker is configured). Progress is written as the job goes, in short
+# transactions of its own, so the page and the API that watch it see it move.
+# ---------------------------------------------------------------------------------------------
+
+
+class Job(models.Model):
+    class Kind(models.TextChoices):
+        TELEMETRY_IMPORT = "TELEMETRY_IMPORT", "Telemetry spreadsheet import"
+        PRODUCT_SYNC = "PRODUCT_SYNC", "Sync every plan of a product"
+        CRITERIA_REEVALUATION = "CRITERIA_REEVALUATION", "Sync and re-evaluate plans after a criterion change"
+        DAILY_REEVALUATION = "DAILY_REEVALUATION", "Daily re-evaluation of time-based criteria"
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0, help_text="0 while the amount of work is not known yet.")
+    message = models.CharField(max_length=300, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # An uploaded file waiting for its import (kept in the database, so any worker can read it);
+    # emptied when the job has finished.
+    input_file = models.BinaryField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["started_by", "-created_at"], name="job_started_by_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"]), name="job_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job {self.pk}: {self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percentage(self) -> int | None:
+        """Whole percent done, or None while the total is unknown."""
+        if not self.total:
+            return 100 if self.status == self.Status.SUCCEEDED else None
+        return min(100, self.done * 100 // self.total)

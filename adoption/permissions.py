@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from adoption.models import AdoptionPlan, CustomerTask, Product
+from adoption.models import AdoptionPlan, CustomerTask, Job, Product
 from config.errors import Forbidden, NotFound, parse_id
 from customers.models import Role
 from customers.permissions import (
@@ -80,3 +80,36 @@ def get_customer_task_for_user(user, task_id, *, write: bool = False) -> Custome
     if write and not can_write_customer(user, task.adoption_plan.customer_product.customer):
         raise Forbidden("you may not change this task")
     return task
+
+
+# --- background jobs ------------------------------------------------------------------------------
+
+
+def jobs_visible_to(user) -> QuerySet[Job]:
+    """Admins see every job; everyone else the jobs they started."""
+    role = role_of(user)
+    if role is None:
+        return Job.objects.none()
+    if role == Role.ADMIN:
+        return Job.objects.all()
+    return Job.objects.filter(started_by=user)
+
+
+def get_job_for_user(user, job_id) -> Job:
+    require_authenticated(user)
+    pk = parse_id(job_id, label="job")
+    job = jobs_visible_to(user).select_related("started_by").filter(pk=pk).first()
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def can_sync_product_plans(user) -> bool:
+    """Syncing every plan of a product follows catalog changes: admins and catalog editors."""
+    return role_of(user) in (Role.ADMIN, Role.CATALOG_EDITOR)
+
+
+def require_product_plans_sync(user):
+    require_authenticated(user)
+    if not can_sync_product_plans(user):
+        raise Forbidden("only admins and catalog editors may sync every plan of a product")

@@ -4,17 +4,20 @@ SPEC 9, issue 5). The printed SDL is committed as schema.graphql; regenerate it 
 
 import graphene
 
+from adoption.job_schema import JobMutation, JobQuery
 from adoption.schema import AdoptionMutation, AdoptionQuery, CatalogMutation
 from customers.schema import CustomerMutation, CustomerQuery
 from telemetry.schema import TelemetryCatalogMutation, TelemetryMutation
 
 
-class Query(CustomerQuery, AdoptionQuery, graphene.ObjectType):
-    """Reads: customers, the catalog, adoption plans and their tasks. Everything is limited to what the
-    signed-in user may see; an object you may not see answers NOT_FOUND, like a missing one."""
+class Query(JobQuery, CustomerQuery, AdoptionQuery, graphene.ObjectType):
+    """Reads: customers, the catalog, adoption plans and their tasks, background jobs. Everything is
+    limited to what the signed-in user may see; an object you may not see answers NOT_FOUND, like a
+    missing one."""
 
 
 class Mutation(
+    JobMutation,
     CustomerMutation,
     AdoptionMutation,
     TelemetryMutation,

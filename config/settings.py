@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -295,3 +296,24 @@ DATABASE_ROUTERS = ["config.replica.ReplicaRouter"]
 # Pages that must read their own writes (or that have no business on the replica) stay on the primary.
 REPLICA_EXCLUDED_PATHS = ["/admin/", "/graphql/", "/api/", "/jobs/", "/healthz", "/login/", "/logout/"]
 REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10)
+
+# Background jobs on Celery (adoption.jobs). Without REDIS_URL they run in-process (eager), right after
+# the request commits. Results live in the Job rows, not in a result backend.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE") or "adoption"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True  # a job whose worker died is delivered again
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # jobs are long: one at a time per worker process
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("JOB_VISIBILITY_TIMEOUT", 6 * 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON log lines
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "daily-time-based-reevaluation": {
+        "task": "adoption.daily_reevaluation",
+        "schedule": crontab(hour=env_int("DAILY_REEVALUATION_HOUR", 3), minute=0),
+    },
+}
+JOB_IMPORT_CHUNK_ROWS = env_int("JOB_IMPORT_CHUNK_ROWS", 1000)
+JOB_EVALUATION_CHUNK_TASKS = env_int("JOB_EVALUATION_CHUNK_TASKS", 500)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("graphql/", graphql_view, name="graphql"),
     path("api/v1/", include("telemetry.urls")),
+    path("", include("adoption.job_urls")),
     path("", include("adoption.urls")),
     path("", include("customers.urls")),
 ]

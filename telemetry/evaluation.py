@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from adoption.choices import StatusSource, TaskStatus
@@ -270,8 +272,19 @@ def criterion_is_time_based(criterion) -> bool:
 
 
 def time_based_task_ids(*, plan_ids: Iterable[int] | None = None) -> list[int]:
-    """Tasks (archived ones too: isMet stays current) with an active attribute using within_days."""
-    rows = CustomerTelemetryAttribute.objects.filter(is_active=True, data_type__in=["TIMESTAMP", "JSON"])
+    """Tasks (archived ones too: isMet stays current) with an active attribute using within_days.
+
+    One query over the attributes, never the values: the database keeps only criteria whose text
+    mentions within_days (most attributes are not time-based and never reach Python), without the
+    model's default ordering (no sort of the whole table); Python then confirms that the op really is
+    within_days (a string value "within_days" is not).
+    """
+    rows = (
+        CustomerTelemetryAttribute.objects.filter(is_active=True, data_type__in=["TIMESTAMP", "JSON"])
+        .annotate(criterion_text=Cast("success_criteria", TextField()))
+        .filter(criterion_text__contains="within_days")
+        .order_by()
+    )
     if plan_ids is not None:
         rows = rows.filter(customer_task__adoption_plan_id__in=list(plan_ids))
     return sorted(

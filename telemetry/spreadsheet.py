@@ -62,6 +62,10 @@ COLUMNS = [
 # user's value, not the source system's); notes starts blank and is stored with imported values.
 # A file of one's own may carry a "source" column, which is used.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Up to MAX_ITEMS rows a file is imported at once, in one transaction; larger files are imported by a
+# background job (adoption.jobs) in chunks of IMPORT_CHUNK_ROWS rows, up to LARGE_IMPORT_MAX_ROWS.
+LARGE_IMPORT_MAX_ROWS = 100_000
+IMPORT_CHUNK_ROWS = 1000
 SHEET_TITLE = "Telemetry"
 FORMATS = ("xlsx", "csv")
 
@@ -198,7 +202,7 @@ _HEADER_ALIASES = (
 )
 
 
-def read_table(data: bytes, filename: str) -> list[tuple[int, dict]]:
+def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ITEMS) -> list[tuple[int, dict]]:
     """[(row number as the spreadsheet shows it, {column: cell})] for every non-empty data row."""
     name = (filename or "").lower()
     is_zip = data[:4] == b"PK\x03\x04"
@@ -233,8 +237,9 @@ def read_table(data: bytes, filename: str) -> list[tuple[int, dict]]:
             if column and column not in row:
                 row[column] = cell.strip() if isinstance(cell, str) else cell
         table.append((number, row))
-    if len(table) > MAX_ITEMS:
-        raise ValidationFailed(f"the file has {len(table)} rows; at most {MAX_ITEMS} per import", field="file")
+    if len(table) > max_rows:
+        hint = "; larger files are imported as a background job" if max_rows < LARGE_IMPORT_MAX_ROWS else ""
+        raise ValidationFailed(f"the file has {len(table)} rows; at most {max_rows} per import{hint}", field="file")
     return table
 
 
@@ -372,6 +377,7 @@ class ImportRow:
     value: object
     observed_at: str | None
     item: dict
+    index: int = 0  # position among the file's data rows: large imports are chunked by it
 
     def as_dict(self) -> dict:
         return {
@@ -447,15 +453,16 @@ def _scope_of(scope) -> tuple[int | None, int | None]:
     raise TypeError("plan_or_customer_scope must be an AdoptionPlan, a Customer or None")
 
 
-def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
+def _prepare(scope, data: bytes, filename: str, progress=None, *, max_rows: int = MAX_ITEMS) -> ImportPreview:
     customer_id, plan_id = _scope_of(scope)
-    table = read_table(data, filename)
+    table = read_table(data, filename, max_rows=max_rows)
     preview = ImportPreview(filename=filename or "", rows_read=len(table))
     now = timezone.now()
 
     candidates: list[tuple[int, dict]] = []
+    positions: list[int] = []
     references: list[dict] = []
-    for number, row in table:
+    for position, (number, row) in enumerate(table):
         cell = row.get("value")
         if cell is None or (isinstance(cell, str) and not cell):
             preview.skipped.append({"row": number, "reason": "blank value"})
@@ -475,6 +482,7 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
                 "attributeName": row.get("attributeName"),
             }
         candidates.append((number, row))
+        positions.append(position)
         references.append(ref)
 
     attributes, ref_errors = resolve_attribute_references(
@@ -531,7 +539,7 @@ def _prepare(scope, data: bytes, filename: str, progress=None) -> ImportPreview:
         item["source"] = row["source"] if isinstance(row.get("source"), str) and row.get("source") else "import"
         if isinstance(row.get("notes"), str) and row["notes"]:
             item["notes"] = row["notes"]
-        preview.to_store.append(ImportRow(number, attribute, value, observed_at, item))
+        preview.to_store.append(ImportRow(number, attribute, value, observed_at, item, positions[index]))
     if progress:
         progress(len(table), len(table))
     if len(customers) > 1:
@@ -662,3 +670,85 @@ def _raise_rows(errors: list[dict], cls=ValidationFailed):
         field="file",
         details=errors,
     )
+
+
+# --- large files: a background job, chunk by chunk ----------------------------------------------------
+
+
+def count_rows(*, file, filename: str) -> int:
+    """Data rows of a file (up to LARGE_IMPORT_MAX_ROWS): decides between an inline import and a job."""
+    return len(read_table(_read_bytes(file), filename, max_rows=LARGE_IMPORT_MAX_ROWS))
+
+
+def _chunk_key(file_key: str, chunk: int) -> str:
+    return hashlib.sha256(f"{file_key}:chunk:{chunk}".encode()).hexdigest()
+
+
+def telemetry_import_commit_in_chunks(
+    *,
+    actor,
+    plan_or_customer_scope,
+    file,
+    filename: str,
+    batch_id: str,
+    chunk_rows: int = IMPORT_CHUNK_ROWS,
+    progress=None,
+) -> dict:
+    """Import a large file (up to LARGE_IMPORT_MAX_ROWS rows) chunk by chunk; for background jobs.
+
+    The whole file is checked first: any bad row raises VALIDATION_ERROR with the row-level `details`
+    and stores nothing. Then every `chunk_rows` rows of the file are one ingestion, committed on its
+    own (no transaction spans the import), with the batch id `<batch_id>-<chunk number>`, and
+    `progress(rows done, rows)` is called after each commit. Chunks are cut by position in the file
+    and fingerprinted by the file, so running the import again after a failure (a retried job)
+    answers the chunks already stored as replays and stores only the rest.
+    """
+    if chunk_rows < 1:
+        raise ValidationFailed("chunk_rows must be at least 1", field="chunk_rows")
+    data = _read_bytes(file)
+    key = _file_key(data, plan_or_customer_scope)
+    preview = _prepare(plan_or_customer_scope, data, filename, max_rows=LARGE_IMPORT_MAX_ROWS)
+    if not preview.ok:
+        _raise_rows(preview.errors)
+    chunks: dict[int, list[ImportRow]] = {}
+    for row in preview.to_store:
+        chunks.setdefault(row.index // chunk_rows, []).append(row)
+    chunk_count = -(-preview.rows_read // chunk_rows)
+    stored = replayed = changes = 0
+    for chunk in range(chunk_count):
+        rows = chunks.get(chunk, [])
+        if rows:
+            chunk_preview = ImportPreview(filename=preview.filename, rows_read=len(rows), to_store=rows)
+            try:
+                result = _ingest(
+                    actor, chunk_preview, plan_or_customer_scope, f"{batch_id}-{chunk + 1}", _chunk_key(key, chunk)
+                )
+            except DomainError as error:
+                _raise_rows(_row_errors(error, rows), cls=type(error))
+            if result.replayed:
+                replayed += len(result.values)
+            else:
+                stored += len(result.values)
+            changes += len(result.status_changes)
+        if progress:
+            progress(min((chunk + 1) * chunk_rows, preview.rows_read), preview.rows_read)
+    summary = {
+        "filename": filename,
+        "batchId": batch_id,
+        "rowsRead": preview.rows_read,
+        "stored": stored + replayed,
+        "skipped": len(preview.skipped),
+        "statusChanges": changes,
+        "chunks": chunk_count,
+    }
+    if preview.to_store:
+        audit_record(
+            actor=actor,
+            action="telemetry.import",
+            object_type="telemetry_batch",
+            object_id=batch_id,
+            customer_id=customer_id_of(preview.to_store[0].attribute),
+            summary=f"Imported {stored + replayed} telemetry values from {filename or 'a file'} in {chunk_count} chunks",
+            details={**summary, "storedBefore": replayed},
+        )
+    return summary

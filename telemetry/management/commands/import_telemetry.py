@@ -1,6 +1,8 @@
 """Import a telemetry spreadsheet (.xlsx or .csv) from the shell: the same preview and commit as the pages.
 
-Exits non-zero naming every bad row, and stores nothing then.
+Exits non-zero naming every bad row, and stores nothing then. Files of more than 5,000 rows are
+imported by a background job in chunks (adoption.jobs): with a broker (REDIS_URL) the command only
+queues it and prints where to follow it; without one the job runs here and the command reports it.
 """
 
 from pathlib import Path
@@ -10,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from adoption.models import AdoptionPlan
 from config.errors import DomainError
 from customers.models import Customer
-from telemetry.spreadsheet import telemetry_import_commit, telemetry_import_preview
+from telemetry.ingestion import MAX_ITEMS
+from telemetry.spreadsheet import count_rows, telemetry_import_commit, telemetry_import_preview
 
 BAR_WIDTH = 30
 
@@ -52,6 +55,14 @@ class Command(BaseCommand):
             "filename": path.name,
             "progress": self.progress,
         }
+        if not dry_run:
+            data = path.read_bytes()
+            try:
+                rows = count_rows(file=data, filename=path.name)
+            except DomainError as error:
+                raise CommandError(error.message) from None
+            if rows > MAX_ITEMS:
+                return self.import_in_background(scope, data, path.name, rows)
         try:
             with path.open("rb") as handle:
                 if dry_run:
@@ -84,6 +95,25 @@ class Command(BaseCommand):
                 f"Stored {result.stored} values{batch}, {len(preview.skipped)} rows skipped, "
                 f"{len(result.status_changes)} task status changes."
             )
+
+    def import_in_background(self, scope, data: bytes, filename: str, rows: int):
+        from adoption.jobs import telemetry_import_enqueue
+        from adoption.models import Job
+
+        job = telemetry_import_enqueue(
+            actor="cli:import_telemetry", plan_or_customer_scope=scope, data=data, filename=filename
+        )
+        job.refresh_from_db()
+        if job.status == Job.Status.QUEUED:
+            self.stdout.write(
+                f"{rows} rows: queued as background job {job.pk}; follow it at /jobs/{job.pk}/ "
+                "(or the GraphQL job query)"
+            )
+            return
+        if job.status == Job.Status.FAILED:
+            self.report_errors(job.result.get("errors", []), job.error)
+            raise CommandError(f"job {job.pk} failed: {job.error}")
+        self.stdout.write(f"Job {job.pk}: {job.message} in {job.result.get('chunks')} chunks.")
 
     def report_errors(self, errors, fallback):
         for error in errors:
