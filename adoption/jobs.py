@@ -36,8 +36,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from adoption.models import AdoptionPlan, Job, Product
+from config.audit.services import actor_label_of
 from config.errors import DomainError, NotFound, ValidationFailed
-from customers.audit import actor_label_of
 
 logger = logging.getLogger("adoption.jobs")
 

@@ -12,8 +12,8 @@ from adoption import jobs
 from adoption.catalog import telemetry_attribute_update
 from adoption.models import AdoptionPlan, CustomerTask, Job, TaskStatusChange
 from adoption.tasks import MAX_RETRIES, daily_reevaluation, run_job
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
-from customers.models import AuditLog
 from telemetry.evaluation import time_based_task_ids
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from telemetry.spreadsheet import telemetry_import_commit_in_chunks
