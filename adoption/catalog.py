@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from adoption import catalog_rules as rules
 from adoption.choices import LicenseLevel
+from adoption.jobs import criteria_reevaluation_enqueue
 from adoption.models import Outcome, Product, Release, Task
 from config.audit.services import audit_record
 from config.errors import Conflict, NotFound, ValidationFailed, parse_id
@@ -512,8 +513,6 @@ def telemetry_attribute_update(
         {"changed": changed},
     )
     if (attribute.success_criteria, attribute.data_type, attribute.is_required) != evaluated_before:
-        from adoption.jobs import criteria_reevaluation_enqueue
-
         criteria_reevaluation_enqueue(actor=actor, attribute=attribute)
     return attribute
 

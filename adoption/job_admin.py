@@ -8,7 +8,6 @@ from django.utils.html import format_html
 from adoption.jobs import product_plans_sync_enqueue
 from adoption.models import Job
 from adoption.permissions import can_sync_product_plans, jobs_visible_to
-from customers.admin import ReadOnlyAdminMixin
 from customers.permissions import role_of
 
 
@@ -38,7 +37,7 @@ class ProductPlansSyncAdminMixin:
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "status", "progress", "started_by", "created_at", "finished_at", "page_link"]
     list_filter = ["status", "kind"]
     list_select_related = ["started_by"]
@@ -62,6 +61,16 @@ class JobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return role_of(request.user) is not None
+
+    # Jobs are written by their runners only: nobody adds, changes or deletes them here.
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def has_view_permission(self, request, obj=None):
         return role_of(request.user) is not None

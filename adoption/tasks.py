@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from adoption import jobs
+from adoption import job_runners, jobs
 from config.errors import DomainError
 from config.observability import bind_request_id, unbind_request_id
 
@@ -25,7 +25,9 @@ def run_job(self, job_id: int) -> None:
     # Log lines written by the job carry its id as their request id.
     token = bind_request_id(f"job-{job_id}")
     try:
-        jobs.job_run(job_id, attempt=self.request.retries + 1, final_attempt=self.request.retries >= self.max_retries)
+        job_runners.job_run(
+            job_id, attempt=self.request.retries + 1, final_attempt=self.request.retries >= self.max_retries
+        )
     finally:
         unbind_request_id(token)
 

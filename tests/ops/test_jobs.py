@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from adoption import jobs
+from adoption import job_runners, jobs
 from adoption.catalog import telemetry_attribute_update
 from adoption.models import AdoptionPlan, CustomerTask, Job, TaskStatusChange
 from adoption.tasks import MAX_RETRIES, daily_reevaluation, run_job
@@ -41,7 +41,7 @@ def test_large_import_job_stores_every_row_in_chunks(plans, admin_user, django_c
     plan = plans["Northwind"]
     data = import_csv(plan, 5095)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        job = jobs.telemetry_import_enqueue(
+        job = job_runners.telemetry_import_enqueue(
             actor=admin_user, plan_or_customer_scope=plan, data=data, filename="mfa.csv"
         )
         assert job.status == Job.Status.QUEUED and job.message == "Waiting for a worker"
@@ -80,7 +80,9 @@ def test_large_import_with_a_bad_row_fails_at_once_and_stores_nothing(
     plan = plans["Northwind"]
     data = import_csv(plan, 5200, bad_row=4321)
     with django_capture_on_commit_callbacks(execute=True):
-        job = jobs.telemetry_import_enqueue(actor=admin_user, plan_or_customer_scope=plan, data=data, filename="x.csv")
+        job = job_runners.telemetry_import_enqueue(
+            actor=admin_user, plan_or_customer_scope=plan, data=data, filename="x.csv"
+        )
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert job.attempts == 1  # a refusal is not retried
@@ -103,7 +105,7 @@ def test_large_import_with_a_bad_row_fails_at_once_and_stores_nothing(
 
 def test_enqueueing_refuses_unreadable_and_oversized_files_at_once(plans, admin_user):
     with pytest.raises(ValidationFailed) as error:
-        jobs.telemetry_import_enqueue(
+        job_runners.telemetry_import_enqueue(
             actor=admin_user, plan_or_customer_scope=plans["Northwind"], data=b"value\n", filename="x.pdf"
         )
     assert error.value.message == "unsupported file type 'x.pdf'; use .xlsx or .csv"
@@ -175,7 +177,7 @@ def _broken_job(owner):
 def test_unexpected_error_is_shown_and_retried(owner):
     job = _broken_job(owner)
     with pytest.raises(KeyError):
-        jobs.job_run(job.pk, attempt=1, final_attempt=False)
+        job_runners.job_run(job.pk, attempt=1, final_attempt=False)
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED
     assert job.error == "Attempt 1 failed: unexpected error (KeyError); the details were logged."
@@ -197,7 +199,7 @@ def test_celery_retries_three_times_with_backoff_then_fails(owner):
 
 def test_a_finished_job_delivered_again_does_nothing(owner):
     job = Job.objects.create(kind=Job.Kind.PRODUCT_SYNC, started_by=owner, params={"productId": 1}, status="SUCCEEDED")
-    assert jobs.job_run(job.pk).status == Job.Status.SUCCEEDED
+    assert job_runners.job_run(job.pk).status == Job.Status.SUCCEEDED
     job.refresh_from_db()
     assert job.attempts == 0
 
@@ -311,7 +313,7 @@ def test_daily_task_records_and_runs_a_job(plan, settings):
     daily_reevaluation.apply()  # records the job; inside the test transaction its dispatch waits, so run it here
     job = Job.objects.get(kind=Job.Kind.DAILY_REEVALUATION)
     assert job.started_by is None and job.params == {"actor": "system"}
-    jobs.job_run(job.pk)
+    job_runners.job_run(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
     assert (job.done, job.total) == (1, 1)
@@ -353,7 +355,7 @@ def plan(db):
 def test_plan_rows_of_a_vanished_plan_are_skipped(catalog, plans, admin_user, django_capture_on_commit_callbacks):
     job = jobs.product_plans_sync_enqueue(actor=admin_user, product=catalog["product"])
     AdoptionPlan.objects.filter(pk=plans["Contoso"].pk).delete()
-    jobs.job_run(job.pk)
+    job_runners.job_run(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED
     assert (job.result["plans"], job.result["synced"], job.result["gone"]) == (1, 1, 0)

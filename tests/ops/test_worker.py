@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from adoption import jobs
+from adoption import job_runners
 from adoption.models import Job
 from telemetry.models import CustomerTelemetryValue
 from tests.ops.conftest import import_csv
@@ -117,7 +117,7 @@ def test_real_worker_imports_a_large_file_with_progress_seen_from_another_connec
         CELERY_TASK_DEFAULT_QUEUE=worker["queue"],
     ):
         # Not inside a transaction (transactional_db): on_commit sends the job at once, to the broker.
-        job = jobs.telemetry_import_enqueue(
+        job = job_runners.telemetry_import_enqueue(
             actor=admin_user, plan_or_customer_scope=plan, data=data, filename="big.csv"
         )
 

@@ -97,7 +97,7 @@ class Command(BaseCommand):
             )
 
     def import_in_background(self, scope, data: bytes, filename: str, rows: int):
-        from adoption.jobs import telemetry_import_enqueue
+        from adoption.job_runners import telemetry_import_enqueue
         from adoption.models import Job
 
         job = telemetry_import_enqueue(
