@@ -359,3 +359,26 @@ def test_collectstatic_with_the_production_storage_keeps_every_vendored_file(tmp
     # CSS references point at the hashed fonts, so browsers may cache both for ever
     icons = (tmp_path / manifest["vendor/bootstrap-icons/bootstrap-icons.min.css"]).read_text()
     assert manifest["vendor/bootstrap-icons/fonts/bootstrap-icons.woff2"].split("/")[-1] in icons
+
+
+def test_json_lines_keep_credentials_masked_in_tracebacks():
+    from config.log_filters import RedactSecretsFilter
+
+    try:
+        raise ValueError("upstream refused Authorization: Bearer pat_SuperSecretToken123")
+    except ValueError:
+        record = logging.LogRecord("config.graphql", logging.ERROR, __file__, 1, "request failed", (), sys.exc_info())
+    RedactSecretsFilter().filter(record)
+    RequestIdFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert "SuperSecretToken123" not in line
+    assert "ValueError: upstream refused Authorization: [redacted]" in json.loads(line)["exception"]
+
+
+@pytest.mark.django_db
+@override_settings(SECURE_SSL_REDIRECT=True, REDIS_URL="")
+def test_healthz_answers_plain_http_probes_where_pages_redirect_to_https(client):
+    assert client.get("/login/").status_code == 301
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
