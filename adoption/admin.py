@@ -11,15 +11,20 @@ Plans, customer tasks and history belong to customers: scoped by customers.permi
 change made here goes through adoption.services.customer_task_update_status (history, totals, audit).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from adoption import catalog
 from adoption.job_admin import ProductPlansSyncAdminMixin
 from adoption.models import (
     AdoptionPlan,
@@ -34,11 +39,119 @@ from adoption.models import (
 )
 from adoption.permissions import can_edit_catalog, can_view_catalog
 from adoption.services import adoption_plan_sync, customer_task_update_status
-from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, admin_link
+from config.errors import Conflict
+from customers.admin import (
+    CustomerScopedAdminMixin,
+    ReadOnlyAdminMixin,
+    ServiceErrorsAdminMixin,
+    admin_link,
+    refresh_saved,
+)
 from customers.models import Role
 from customers.permissions import role_of
 from telemetry.criteria import CriteriaValidationError, normalize_criterion
 from telemetry.models import CustomerTelemetryAttribute, TelemetryAttribute
+
+# ---------------------------------------------------------------------------------------------
+# Catalog writes: every save, inline row, deactivation and reactivation goes through
+# adoption.catalog, which records the product's catalog_changed_at (needsSync) and an audit entry.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogWrites:
+    noun: str  # the keyword the services take the object by: product=, outcome=, task=, attribute=
+    create: Callable
+    update: Callable
+    delete: Callable
+    reactivate: Callable
+    parent: str | None = None  # the keyword of the parent on create: product= or task=
+
+
+CATALOG_WRITES = {
+    Product: CatalogWrites(
+        "product", catalog.product_create, catalog.product_update, catalog.product_delete, catalog.product_reactivate
+    ),
+    Outcome: CatalogWrites(
+        "outcome",
+        catalog.outcome_create,
+        catalog.outcome_update,
+        catalog.outcome_delete,
+        catalog.outcome_reactivate,
+        parent="product",
+    ),
+    Release: CatalogWrites(
+        "release",
+        catalog.release_create,
+        catalog.release_update,
+        catalog.release_delete,
+        catalog.release_reactivate,
+        parent="product",
+    ),
+    Task: CatalogWrites(
+        "task", catalog.task_create, catalog.task_update, catalog.task_delete, catalog.task_reactivate, parent="product"
+    ),
+    TelemetryAttribute: CatalogWrites(
+        "attribute",
+        catalog.telemetry_attribute_create,
+        catalog.telemetry_attribute_update,
+        catalog.telemetry_attribute_delete,
+        catalog.telemetry_attribute_reactivate,
+        parent="task",
+    ),
+}
+
+# Form fields whose service argument is spelled differently.
+LINK_ARGUMENTS = {"outcomes": "outcome_ids", "releases": "release_ids"}
+NOT_ARGUMENTS = {"id", "is_active", "DELETE"}
+
+
+def _arguments(data: dict, fields) -> dict:
+    arguments = {}
+    for name in fields:
+        if name in NOT_ARGUMENTS or name not in data:
+            continue
+        value = data[name]
+        if name in LINK_ARGUMENTS:
+            arguments[LINK_ARGUMENTS[name]] = [item.pk for item in value or []]
+        else:
+            arguments[name] = value
+    return arguments
+
+
+def catalog_set_active(actor, obj, active: bool) -> None:
+    """Deactivate (soft delete) or reactivate through the model's catalog service."""
+    writes = CATALOG_WRITES[type(obj)]
+    (writes.reactivate if active else writes.delete)(actor=actor, **{writes.noun: obj})
+
+
+def catalog_save_form(actor, form, *, parent=None):
+    """Create or update the catalog item behind a (inline) model form through its service, passing
+    only the fields the user changed; returns the saved object (None when nothing changed)."""
+    model = form._meta.model
+    writes = CATALOG_WRITES[model]
+    data = form.cleaned_data
+    if form.instance.pk is None:
+        if parent is not None:
+            arguments = _arguments(data, [name for name in form.fields if name != writes.parent])
+            arguments[writes.parent] = parent
+        else:
+            arguments = _arguments(data, form.fields)
+        saved = writes.create(actor=actor, **arguments)
+        if data.get("is_active") is False:
+            catalog_set_active(actor, saved, False)
+        return saved
+    changed = [name for name in form.changed_data if name != writes.parent or parent is None]
+    if not changed:
+        return None
+    current = model.objects.get(pk=form.instance.pk)
+    arguments = _arguments(data, changed)
+    if arguments:
+        writes.update(actor=actor, **{writes.noun: current}, **arguments)
+    if "is_active" in changed and data["is_active"] != current.is_active:
+        catalog_set_active(actor, current, data["is_active"])
+    return current
+
 
 # ---------------------------------------------------------------------------------------------
 # Catalog permissions and soft delete
@@ -72,43 +185,74 @@ class CatalogInline(CatalogPermissionMixin):
         return False
 
 
-class SoftDeleteAdminMixin(CatalogPermissionMixin):
-    """Replaces hard deletion by deactivation, in the changelist action and on the delete page."""
+class SoftDeleteAdminMixin(ServiceErrorsAdminMixin, CatalogPermissionMixin):
+    """Catalog admin: saves and inline rows through adoption.catalog, and deactivation instead of
+    hard deletion, in the changelist action and on the delete page."""
 
     actions = ["deactivate_selected", "reactivate_selected"]
+    # The parent an item belongs to is fixed once created (a task never moves to another product).
+    parent_field: str | None = None
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self.parent_field:
+            fields.append(self.parent_field)
+        return fields
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
-    def active_name_clash(self, obj):
-        """An active sibling with the same name, which the unique constraints forbid (None if free)."""
-        return None
+    def save_model(self, request, obj, form, change):
+        saved = catalog_save_form(request.user, form)
+        if saved is not None:
+            refresh_saved(obj, saved)
 
-    def _deactivate(self, objects) -> int:
+    def save_related(self, request, form, formsets, change):
+        # Links (outcomes, releases) were set by the service with the rest of the form.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model not in CATALOG_WRITES:
+            return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed():
+                continue
+            adding = inline_form.instance.pk is None
+            saved = catalog_save_form(request.user, inline_form, parent=formset.instance)
+            if saved is None:
+                continue
+            if adding:
+                formset.new_objects.append(saved)
+            else:
+                formset.changed_objects.append((saved, inline_form.changed_data))
+
+    def _deactivate(self, request, objects) -> int:
         count = 0
         for obj in objects:
             if obj.is_active:
-                obj.is_active = False
-                obj.save(update_fields=["is_active", "updated_at"])  # fires the catalog-change signal
+                catalog_set_active(request.user, obj, False)
                 count += 1
         return count
 
     @admin.action(description="Deactivate selected (soft delete: plans keep their copies)", permissions=["delete"])
     def deactivate_selected(self, request, queryset):
-        count = self._deactivate(queryset)
+        count = self._deactivate(request, queryset)
         self.message_user(request, f"Deactivated {count} {self.opts.verbose_name_plural}.", messages.SUCCESS)
 
     @admin.action(description="Reactivate selected", permissions=["change"])
     def reactivate_selected(self, request, queryset):
         done, clashes = 0, []
         for obj in queryset.filter(is_active=False):
-            if self.active_name_clash(obj):
+            try:
+                with transaction.atomic():
+                    catalog_set_active(request.user, obj, True)
+            except Conflict:
                 clashes.append(str(obj))
                 continue
-            obj.is_active = True
-            obj.save(update_fields=["is_active", "updated_at"])
             done += 1
         self.message_user(request, f"Reactivated {done} {self.opts.verbose_name_plural}.", messages.SUCCESS)
         if clashes:
@@ -117,10 +261,10 @@ class SoftDeleteAdminMixin(CatalogPermissionMixin):
             )
 
     def delete_model(self, request, obj):
-        self._deactivate([obj])
+        self._deactivate(request, [obj])
 
     def delete_queryset(self, request, queryset):
-        self._deactivate(queryset)
+        self._deactivate(request, queryset)
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
@@ -129,7 +273,8 @@ class SoftDeleteAdminMixin(CatalogPermissionMixin):
         if not self.has_delete_permission(request, obj):
             raise PermissionDenied
         if request.method == "POST":
-            self._deactivate([obj])
+            with transaction.atomic():
+                self._deactivate(request, [obj])
             self.message_user(
                 request, f"{self.opts.verbose_name.capitalize()} “{obj}” was deactivated.", messages.SUCCESS
             )
@@ -220,9 +365,6 @@ class ProductAdmin(ProductPlansSyncAdminMixin, SoftDeleteAdminMixin, admin.Model
             )
         )
 
-    def active_name_clash(self, obj):
-        return Product.objects.active().filter(name=obj.name).exclude(pk=obj.pk).first()
-
     @admin.display(description="active tasks", ordering="task_count")
     def task_count(self, obj):
         return obj.task_count
@@ -238,6 +380,7 @@ class ProductAdmin(ProductPlansSyncAdminMixin, SoftDeleteAdminMixin, admin.Model
 
 @admin.register(Outcome)
 class OutcomeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    parent_field = "product"
     list_display = ["name", "product", "is_active", "updated_at"]
     list_filter = ["is_active", "product"]
     search_fields = ["name", "description", "product__name"]
@@ -245,21 +388,16 @@ class OutcomeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["product"]
     fields = ["product", "name", "description", "is_active"]
 
-    def active_name_clash(self, obj):
-        return Outcome.objects.active().filter(product_id=obj.product_id, name=obj.name).exclude(pk=obj.pk).first()
-
 
 @admin.register(Release)
 class ReleaseAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    parent_field = "product"
     list_display = ["name", "product", "level", "is_active", "updated_at"]
     list_filter = ["is_active", "product"]
     search_fields = ["name", "description", "product__name"]
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
     fields = ["product", "name", "level", "description", "is_active"]
-
-    def active_name_clash(self, obj):
-        return Release.objects.active().filter(product_id=obj.product_id, name=obj.name).exclude(pk=obj.pk).first()
 
 
 class TaskForm(forms.ModelForm):
@@ -294,7 +432,8 @@ class TaskForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        product = data.get("product")
+        # On change the product is read-only (not a form field): the task keeps its own.
+        product = data.get("product") or (self.instance.product if self.instance.pk else None)
         if product is not None:
             for name in ("outcomes", "releases"):
                 wrong = [str(item) for item in data.get(name) or [] if item.product_id != product.pk]
@@ -309,6 +448,7 @@ class TaskForm(forms.ModelForm):
 
 @admin.register(Task)
 class TaskAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
+    parent_field = "product"
     form = TaskForm
     list_display = [
         "name",

@@ -13,7 +13,13 @@ Rules (SPEC 2, 6.2, 10 "Catalog changes"):
 - success criteria are validated for the attribute's data type, the error naming the path inside
   the criterion (``successCriteria.all[1].value``);
 - every write records the product's ``catalog_changed_at`` (adoption.signals does it on save and on
-  link changes; product edits do it here) and an audit entry.
+  link changes; product edits do it here) and an audit entry;
+- a task stays in the product it was created in (VALIDATION_ERROR on ``product``);
+- reactivating a soft-deleted item is refused (CONFLICT on ``name``) while an active sibling has
+  its name.
+
+The Django admin writes through these functions too, so a change made there marks plans as
+needing a sync and leaves the same audit trail as GraphQL.
 """
 
 from __future__ import annotations
@@ -217,6 +223,26 @@ def product_delete(*, actor, product: Product) -> dict:
     return _deleted("product", product.name)
 
 
+@transaction.atomic
+def product_reactivate(*, actor, product: Product) -> Product:
+    """Bring a soft-deleted product back into the catalog (its plans see it on their next sync)."""
+    _unique(Product.objects.all(), product.name, kind="product", exclude_pk=product.pk)
+    product.is_active = True
+    product.catalog_changed_at = timezone.now()
+    _save(product, kind="product")
+    _audit(actor, "catalog.product.reactivate", product, f"product {product.name!r} reactivated")
+    return product
+
+
+def _reactivate(obj, *, actor, siblings, kind: str, action: str) -> None:
+    """Shared by the catalog items below the product: the save fires adoption.signals, which records
+    the product's catalog_changed_at."""
+    _unique(siblings, obj.name, kind=kind, exclude_pk=obj.pk)
+    obj.is_active = True
+    _save(obj, kind=kind)
+    _audit(actor, action, obj, f"{kind} {obj.name!r} reactivated")
+
+
 # ---------------------------------------------------------------------------------------------
 # Outcomes and releases
 # ---------------------------------------------------------------------------------------------
@@ -258,6 +284,13 @@ def outcome_delete(*, actor, outcome: Outcome) -> dict:
 
 
 @transaction.atomic
+def outcome_reactivate(*, actor, outcome: Outcome) -> Outcome:
+    siblings = Outcome.objects.filter(product_id=outcome.product_id)
+    _reactivate(outcome, actor=actor, siblings=siblings, kind="outcome", action="catalog.outcome.reactivate")
+    return outcome
+
+
+@transaction.atomic
 def release_create(*, actor, product: Product, name, level, description=None) -> Release:
     name = _name(name, max_length=100)
     level = _release_level(level)
@@ -296,11 +329,22 @@ def release_delete(*, actor, release: Release) -> dict:
     return _deleted("release", release.name)
 
 
+@transaction.atomic
+def release_reactivate(*, actor, release: Release) -> Release:
+    siblings = Release.objects.filter(product_id=release.product_id)
+    _reactivate(release, actor=actor, siblings=siblings, kind="release", action="catalog.release.reactivate")
+    return release
+
+
 # ---------------------------------------------------------------------------------------------
 # Tasks
 # ---------------------------------------------------------------------------------------------
 
 _UNSET = object()
+
+
+def _priority(value) -> str:
+    return _checked(rules.text, value, field="priority", max_length=rules.PRIORITY_MAX).strip()
 
 
 @transaction.atomic
@@ -314,6 +358,7 @@ def task_create(
     license_level=LicenseLevel.ESSENTIAL,
     description=None,
     sequence_number=None,
+    priority=None,
     notes=None,
     how_to_doc=None,
     how_to_video=None,
@@ -328,6 +373,7 @@ def task_create(
         est_minutes=_integer(est_minutes, field="estMinutes"),
         weight=_weight(weight),
         license_level=_license_level(license_level),
+        priority=_priority(priority),
         notes=_text(notes, field="notes"),
         how_to_doc=_urls(how_to_doc, field="howToDoc"),
         how_to_video=_urls(how_to_video, field="howToVideo"),
@@ -360,11 +406,13 @@ def task_update(
     *,
     actor,
     task: Task,
+    product: Product | None = None,
     name=None,
     description=None,
     est_minutes=None,
     weight=None,
     sequence_number=None,
+    priority=None,
     license_level=None,
     notes=None,
     how_to_doc=None,
@@ -372,7 +420,16 @@ def task_update(
     outcome_ids=None,
     release_ids=None,
 ) -> Task:
-    """None leaves a field unchanged; ``outcome_ids=[]`` / ``release_ids=[]`` remove every link."""
+    """None leaves a field unchanged; ``outcome_ids=[]`` / ``release_ids=[]`` remove every link.
+
+    ``product`` may only repeat the task's own product: plans' snapshots, outcome and release links
+    and the needsSync bookkeeping all hang on it, so a task never moves to another product."""
+    if product is not None and getattr(product, "pk", product) != task.product_id:
+        raise ValidationFailed(
+            f"task {task.name!r} belongs to product {task.product.name!r} and cannot be moved to another "
+            "product; create it in the other product instead",
+            field="product",
+        )
     changed = []
     if name is not None:
         task.name = _name(name, max_length=200)
@@ -383,6 +440,7 @@ def task_update(
         "est_minutes": (est_minutes, lambda v: _integer(v, field="estMinutes")),
         "weight": (weight, _weight),
         "sequence_number": (sequence_number, lambda v: _integer(v, field="sequenceNumber")),
+        "priority": (priority, _priority),
         "license_level": (license_level, _license_level),
         "notes": (notes, lambda v: _text(v, field="notes")),
         "how_to_doc": (how_to_doc, lambda v: _urls(v, field="howToDoc")),
@@ -420,6 +478,13 @@ def task_delete(*, actor, task: Task) -> dict:
     task.save(update_fields=["is_active", "updated_at"])
     _audit(actor, "catalog.task.delete", task, f"task {task.name!r} deleted (soft)")
     return _deleted("task", task.name)
+
+
+@transaction.atomic
+def task_reactivate(*, actor, task: Task) -> Task:
+    siblings = Task.objects.filter(product_id=task.product_id)
+    _reactivate(task, actor=actor, siblings=siblings, kind="task", action="catalog.task.reactivate")
+    return task
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,3 +588,12 @@ def telemetry_attribute_delete(*, actor, attribute: TelemetryAttribute) -> dict:
     attribute.save(update_fields=["is_active", "updated_at"])
     _audit(actor, "catalog.attribute.delete", attribute, f"telemetry attribute {attribute.name!r} deleted (soft)")
     return _deleted("telemetry attribute", attribute.name)
+
+
+@transaction.atomic
+def telemetry_attribute_reactivate(*, actor, attribute: TelemetryAttribute) -> TelemetryAttribute:
+    siblings = TelemetryAttribute.objects.filter(task_id=attribute.task_id)
+    _reactivate(
+        attribute, actor=actor, siblings=siblings, kind="telemetry attribute", action="catalog.attribute.reactivate"
+    )
+    return attribute

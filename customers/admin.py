@@ -9,6 +9,8 @@ Writes that matter go through the same services as the pages and GraphQL, so the
 the same audit entries and creates real adoption plans.
 """
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -20,6 +22,7 @@ from django.utils.html import format_html
 
 from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
+from config.errors import DomainError
 from customers.audit import audit_record
 from customers.models import AuditLog, Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
 from customers.permissions import (
@@ -129,6 +132,52 @@ class AdminOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return role_of(request.user) == Role.ADMIN
+
+
+def _form_field_of(error_field: str | None, form) -> str | None:
+    """The form field a service error names: ``estMinutes`` -> ``est_minutes``, ``howToDoc[2]`` ->
+    ``how_to_doc``, ``outcomeIds`` -> ``outcomes``; None (a form-wide error) when the form has no
+    such field."""
+    if not error_field:
+        return None
+    head = re.split(r"[.\[]", error_field, maxsplit=1)[0]
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", head).lower()
+    for candidate in (snake, snake.removesuffix("_ids") + "s", "selected_" + snake.removesuffix("_ids") + "s"):
+        if candidate in form.fields:
+            return candidate
+    return None
+
+
+class ServiceErrorsAdminMixin:
+    """Saves go through the domain services, which may still refuse what the form accepted (a name
+    taken concurrently, a rule only the service knows). The refusal rolls the whole save back (the
+    admin wraps it in a transaction); the page is then rendered again with the user's input and the
+    service's message next to the field it names, like any other form error."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            if request.method != "POST" or getattr(request, "_service_error", None) is not None:
+                raise
+            request._service_error = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class ServiceCheckedForm(form):
+            def clean(self):
+                data = super().clean()
+                error = getattr(request, "_service_error", None)
+                if error is not None:
+                    field = _form_field_of(error.field, self)
+                    message = error.message if field or not error.field else f"{error.field}: {error.message}"
+                    self.add_error(field, message)
+                return data
+
+        ServiceCheckedForm.__name__ = form.__name__
+        return ServiceCheckedForm
 
 
 def refresh_saved(obj, saved):

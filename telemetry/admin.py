@@ -38,9 +38,7 @@ class TelemetryAttributeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "description", "task__name", "task__product__name"]
     list_select_related = ["task__product"]
     autocomplete_fields = ["task"]
-
-    def active_name_clash(self, obj):
-        return TelemetryAttribute.objects.active().filter(task_id=obj.task_id, name=obj.name).exclude(pk=obj.pk).first()
+    parent_field = "task"
 
     @admin.display(description="product", ordering="task__product__name")
     def product(self, obj):

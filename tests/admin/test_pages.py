@@ -32,6 +32,7 @@ from telemetry.models import (
     TelemetryAttribute,
     TelemetryBatch,
 )
+from tests.admin.helpers import management, staff, url
 from tests.factories import (
     ApiKeyFactory,
     CustomerFactory,
@@ -63,27 +64,7 @@ CUSTOMER_MODELS = [
 CATALOG_MODELS = [Product, Outcome, Release, Task, TelemetryAttribute]
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def url(model, action, *args):
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
-
-
-def management(*prefixes):
-    """The inline formset management fields a browser posts along with a change form."""
-    return {f"{prefix}-{key}": "0" for prefix in prefixes for key in ("TOTAL_FORMS", "INITIAL_FORMS")}
-
-
 TASK_INLINES = ("customertaskoutcome_set", "customertaskrelease_set", "telemetry_attributes", "history")
-
-
-def staff(user):
-    user.is_staff = True
-    user.save()
-    return user
 
 
 def build_catalog(n_tasks=2):
