@@ -4,8 +4,9 @@ adoption plans, customer tasks and their status history.
 Catalog: ADMINs and CATALOG_EDITORs edit it; CSMs and VIEWERs may look (autocomplete in the
 assignment form needs that). Catalog deletes are soft (SPEC 10): the delete action and the delete
 page deactivate (is_active=False) instead, because plans keep snapshots that point at catalog tasks
-(CustomerTask.original_task is PROTECT). Saves go through model.save(), so adoption.signals records
-each product's catalog_changed_at, in the admin too.
+(CustomerTask.original_task is PROTECT). Every catalog write here (forms, inline rows, deactivate
+and reactivate) goes through adoption.catalog, which records the product's catalog_changed_at
+(needsSync) and an audit entry, exactly as GraphQL does.
 
 Plans, customer tasks and history belong to customers: scoped by customers.permissions; a status
 change made here goes through adoption.services.customer_task_update_status (history, totals, audit).
