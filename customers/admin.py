@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -228,7 +228,7 @@ class CustomerProductInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = ""
     list_display = ["name", "assignees", "product_count", "updated_at"]
     search_fields = ["name", "description"]
@@ -300,34 +300,55 @@ class CustomerProductForm(forms.ModelForm):
         model = CustomerProduct
         fields = ["customer", "product", "license_level", "selected_outcomes", "selected_releases", "purchased_at"]
 
+    SELECTIONS = (("selected_outcomes", Outcome), ("selected_releases", Release))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         product = self.instance.product if self.instance.pk else None
-        for name, model in (("selected_outcomes", Outcome), ("selected_releases", Release)):
+        for name, model in self.SELECTIONS:
             if name in self.fields:
-                queryset = model.objects.active().select_related("product")
-                self.fields[name].queryset = queryset.filter(product=product) if product else queryset
-                self.fields[name].label_from_instance = lambda item: f"{item.product.name}: {item.name}"
+                # Offer the product's active items plus whatever is selected now, soft-deleted ones
+                # included: the page shows the selection as it is, so saving it unchanged keeps it.
+                queryset = model.objects.select_related("product")
+                if product is not None:
+                    selected = getattr(self.instance, name).values("pk")
+                    queryset = queryset.filter(product=product).filter(Q(is_active=True) | Q(pk__in=selected))
+                else:
+                    queryset = queryset.filter(is_active=True)
+                self.fields[name].queryset = queryset.order_by("product__name", "name", "pk")
+                self.fields[name].label_from_instance = self._label
                 self.fields[name].help_text = "None selected means all."
         if "purchased_at" in self.fields:
             self.fields["purchased_at"].required = False
             self.fields["purchased_at"].help_text = "Empty means now."
 
+    @staticmethod
+    def _label(item) -> str:
+        label = f"{item.product.name}: {item.name}"
+        return label if item.is_active else f"{label} (no longer in the catalog)"
+
     def clean(self):
         data = super().clean()
         product = data.get("product") or (self.instance.product if self.instance.pk else None)
         if product is not None:
-            for name in ("selected_outcomes", "selected_releases"):
+            for name, _model in self.SELECTIONS:
                 wrong = [str(item) for item in data.get(name) or [] if item.product_id != product.pk]
                 if wrong:
                     self.add_error(name, f"not items of {product.name}: {', '.join(wrong)}")
+                elif name in self.changed_data:
+                    gone = [item.name for item in data.get(name) or [] if not item.is_active]
+                    if gone:
+                        self.add_error(
+                            name,
+                            f"{', '.join(gone)} no longer in the catalog: deselect to change this selection",
+                        )
             if not self.instance.pk and not product.is_active:
                 self.add_error("product", f"{product.name} is no longer in the catalog")
         return data
 
 
 @admin.register(CustomerProduct)
-class CustomerProductAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     form = CustomerProductForm
     allow_add = True
     allow_delete = True
@@ -382,13 +403,16 @@ class CustomerProductAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
         outcomes = [o.pk for o in form.cleaned_data.get("selected_outcomes") or []]
         releases = [r.pk for r in form.cleaned_data.get("selected_releases") or []]
         if change:
-            customer_product_update(
-                actor=request.user,
-                customer_product=obj,
-                license_level=obj.license_level,
-                outcome_ids=outcomes,
-                release_ids=releases,
-            )
+            # Only what the user changed: an untouched field stays as stored (a selection that holds
+            # soft-deleted items must not turn into "all").
+            changed = set(form.changed_data)
+            arguments = {
+                "license_level": obj.license_level if "license_level" in changed else None,
+                "outcome_ids": outcomes if "selected_outcomes" in changed else None,
+                "release_ids": releases if "selected_releases" in changed else None,
+            }
+            if any(value is not None for value in arguments.values()):
+                customer_product_update(actor=request.user, customer_product=obj, **arguments)
             obj.refresh_from_db()
         else:
             assignment = customer_product_assign(

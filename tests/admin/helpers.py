@@ -34,7 +34,9 @@ def _form_data(form) -> dict:
         elif value is None:
             continue
         elif isinstance(value, list | tuple):
-            data[key] = [str(item) for item in value]
+            # A browser can only post the options the page offers.
+            offered = {str(choice) for choice, _ in field.choices} if hasattr(field, "choices") else None
+            data[key] = [str(item) for item in value if offered is None or str(item) in offered]
         elif isinstance(value, dict):
             data[key] = json.dumps(value)
         else:
