@@ -351,6 +351,9 @@ class ProductAdmin(ProductPlansSyncAdminMixin, SoftDeleteAdminMixin, admin.Model
     ]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
+    # Explicit: a query with aggregates ignores the model's default ordering, and the product
+    # picker (autocomplete) paginates this queryset.
+    ordering = ["name", "id"]
     readonly_fields = ["catalog_changed_at", "created_at", "updated_at"]
     fields = ["name", "description", "is_active", "catalog_changed_at", "created_at", "updated_at"]
     inlines = [OutcomeInline, ReleaseInline, TaskInline]
@@ -466,6 +469,7 @@ class TaskAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["is_active", "license_level", "product", "priority"]
     search_fields = ["name", "description", "product__name"]
+    ordering = ["product__name", "sequence_number", "id"]  # aggregates drop the default ordering
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
     filter_horizontal = ["outcomes", "releases"]
@@ -546,7 +550,7 @@ class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mode
         "license_level",
         "completed_tasks",
         "total_tasks",
-        "progress_percentage",
+        "progress",
         "last_synced_at",
     ]
     list_filter = ["license_level", "product"]
@@ -563,16 +567,20 @@ class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mode
         "selected_releases",
         ("total_tasks", "completed_tasks"),
         ("total_weight", "completed_weight"),
-        "progress_percentage",
+        "progress",
         "last_synced_at",
         "created_at",
         "updated_at",
     ]
-    readonly_fields = ["customer"]
+    readonly_fields = ["customer", "progress"]
 
     @admin.display(description="customer", ordering="customer_product__customer__name")
     def customer(self, obj):
         return admin_link(obj.customer_product.customer)
+
+    @admin.display(description="progress", ordering="progress_percentage")
+    def progress(self, obj):
+        return f"{obj.progress_percentage}%"
 
     def has_sync_permission(self, request):
         return role_of(request.user) in (Role.ADMIN, Role.CSM)
@@ -590,11 +598,17 @@ class CustomerTaskOutcomeInline(ReadOnlyInline):
     fields = ["outcome"]
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("outcome")
+
 
 class CustomerTaskReleaseInline(ReadOnlyInline):
     model = CustomerTaskRelease
     fields = ["release"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("release")
 
 
 class CustomerTelemetryAttributeInline(ReadOnlyInline):
@@ -624,14 +638,32 @@ class TaskStatusChangeInline(ReadOnlyInline):
 
 
 class CustomerTaskForm(forms.ModelForm):
+    """A status change with its note. The note belongs to the change being made, so the field starts
+    empty (the previous change's note is in the history below), and a note alone is no change."""
+
     class Meta:
         model = CustomerTask
         fields = ["status", "status_notes"]
+        labels = {"status_notes": "Note on this change"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status_notes" in self.fields:
+            self.initial["status_notes"] = ""
+            self.fields["status_notes"].help_text = (
+                f"Last note: {self.instance.status_notes}" if self.instance.status_notes else ""
+            )
 
     def clean(self):
         data = super().clean()
         if self.instance.is_archived and self.changed_data:
             raise ValidationError("This task was archived by a sync and is no longer part of the plan.")
+        if "status_notes" in self.changed_data and "status" not in self.changed_data:
+            self.add_error(
+                "status_notes",
+                "A note is recorded with a status change: choose the new status as well "
+                "(the note alone would record a change that did not happen).",
+            )
         return data
 
 
@@ -733,7 +765,8 @@ class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
         return admin_link(obj.original_task)
 
     def save_model(self, request, obj, form, change):
-        if form.changed_data:
+        # Only a new status is a change: a save that changes nothing records nothing.
+        if "status" in form.changed_data:
             customer_task_update_status(
                 actor=request.user,
                 task=obj,
@@ -741,6 +774,10 @@ class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
                 notes=form.cleaned_data.get("status_notes", ""),
             )
         obj.refresh_from_db()
+
+    def response_post_save_change(self, request, obj):
+        # Back to the plan the task belongs to, not the list of every customer's tasks.
+        return HttpResponseRedirect(reverse("admin:adoption_adoptionplan_change", args=[obj.adoption_plan_id]))
 
 
 @admin.register(TaskStatusChange)

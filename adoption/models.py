@@ -252,6 +252,9 @@ class CustomerTaskOutcome(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer_task", "outcome"], name="unique_ctask_outcome")]
 
+    def __str__(self):
+        return str(self.outcome)
+
 
 class CustomerTaskRelease(models.Model):
     customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE)
@@ -259,6 +262,9 @@ class CustomerTaskRelease(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["customer_task", "release"], name="unique_ctask_release")]
+
+    def __str__(self):
+        return str(self.release)
 
 
 class TaskStatusChange(models.Model):
@@ -283,7 +289,8 @@ class TaskStatusChange(models.Model):
         super().save(*args, **kwargs)
 
     def __str__(self):
-        return f"{self.customer_task_id}: {self.from_status or '-'} -> {self.to_status} ({self.source})"
+        before = self.get_from_status_display() or "(new)"
+        return f"{self.customer_task.name}: {before} → {self.get_to_status_display()} ({self.get_source_display()})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -232,6 +232,7 @@ class CustomerAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.Mod
     customer_path = ""
     list_display = ["name", "assignees", "product_count", "updated_at"]
     search_fields = ["name", "description"]
+    ordering = ["name", "id"]  # aggregates drop the default ordering; the customer picker paginates
     list_filter = ["assigned_users"]
     autocomplete_fields = ["assigned_users"]
     fields = ["name", "description", "assigned_users", "created_at", "updated_at"]

@@ -67,6 +67,7 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
     ]
     list_filter = ["data_type", "is_met", "is_active", "is_required"]
     search_fields = ["name", "customer_task__name", f"{TASK_CUSTOMER}__name"]
+    ordering = ["customer_task_id", "order", "id"]  # aggregates drop the default ordering
     list_select_related = ["customer_task__adoption_plan__customer_product__customer"]
     fields = [
         "customer_task",

@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -98,7 +100,10 @@ class CustomerTelemetryValue(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.customer_attribute_id}={self.value!r}"
+        value = json.dumps(self.value, ensure_ascii=False)
+        if len(value) > 60:
+            value = value[:59] + "…"
+        return f"{self.customer_attribute.name} = {value} ({self.observed_at:%Y-%m-%d %H:%M})"
 
 
 class TelemetryBatch(models.Model):
@@ -116,9 +121,11 @@ class TelemetryBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["customer", "batch_id"], name="unique_customer_batch")]
+        verbose_name = "telemetry batch"
+        verbose_name_plural = "telemetry batches"
 
     def __str__(self):
-        return f"{self.customer_id}:{self.batch_id}"
+        return f"Batch {self.batch_id} of {self.customer}"
 
 
 class ApiKey(models.Model):

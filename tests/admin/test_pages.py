@@ -32,18 +32,14 @@ from telemetry.models import (
     TelemetryAttribute,
     TelemetryBatch,
 )
+from tests.admin.conftest import build_catalog
 from tests.admin.helpers import management, staff, url
 from tests.factories import (
-    ApiKeyFactory,
     CustomerFactory,
     CustomerTelemetryValueFactory,
     OutcomeFactory,
-    PersonalAccessTokenFactory,
     ProductFactory,
-    ReleaseFactory,
     TaskFactory,
-    TelemetryAttributeFactory,
-    TelemetryBatchFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -65,33 +61,6 @@ CATALOG_MODELS = [Product, Outcome, Release, Task, TelemetryAttribute]
 
 
 TASK_INLINES = ("customertaskoutcome_set", "customertaskrelease_set", "telemetry_attributes", "history")
-
-
-def build_catalog(n_tasks=2):
-    product = ProductFactory(name="Identity Guard")
-    outcome = OutcomeFactory(product=product, name="Zero-trust access")
-    release = ReleaseFactory(product=product, name="7.2", level="7.2")
-    tasks = [
-        TaskFactory(product=product, name=f"Task {i}", outcomes=[outcome], releases=[release]) for i in range(n_tasks)
-    ]
-    TelemetryAttributeFactory(task=tasks[0], name="mfa_enabled")
-    return product, tasks
-
-
-@pytest.fixture
-def world(admin_user, csm, viewer, editor):
-    product, tasks = build_catalog()
-    mine = CustomerFactory(name="Mine", assigned_users=[csm, viewer])
-    other = CustomerFactory(name="Other")
-    for customer in (mine, other):
-        customer_product_assign(actor=admin_user, customer=customer, product=product, license_level="SIGNATURE")
-    task = CustomerTask.objects.get(adoption_plan__customer_product__customer=mine, name="Task 0")
-    customer_task_update_status(actor=csm, task=task, status="DONE", notes="checked")
-    CustomerTelemetryValueFactory(customer_attribute=task.telemetry_attributes.get())
-    TelemetryBatchFactory(customer=mine)
-    ApiKeyFactory(customer=mine)
-    PersonalAccessTokenFactory(user=csm)
-    return {"product": product, "tasks": tasks, "mine": mine, "other": other, "task": task}
 
 
 def test_every_model_is_registered():
