@@ -11,7 +11,8 @@ from adoption.services import (
     customer_product_assign,
     customer_product_update,
 )
-from customers.models import AuditLog, CustomerProduct
+from config.audit.models import AuditLog
+from customers.models import CustomerProduct
 from tests.admin.helpers import rendered_form, url
 from tests.factories import CustomerFactory, OutcomeFactory, ProductFactory, ReleaseFactory, TaskFactory
 

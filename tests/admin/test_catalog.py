@@ -9,8 +9,8 @@ from adoption import catalog
 from adoption.models import AdoptionPlan, Outcome, Product, Release, Task
 from adoption.selectors import plan_needs_sync
 from adoption.services import adoption_plan_sync, adoption_plan_sync_preview, customer_product_assign
+from config.audit.models import AuditLog
 from config.errors import Conflict, ValidationFailed
-from customers.models import AuditLog
 from telemetry.models import TelemetryAttribute
 from tests.admin.helpers import rendered_form, url
 from tests.factories import (

@@ -4,7 +4,7 @@ import pytest
 
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.services import customer_task_update_status
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from tests.admin.helpers import rendered_form, staff, url
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,8 @@ from adoption.models import (
     TaskStatusChange,
 )
 from adoption.services import customer_product_assign, customer_task_update_status
-from customers.models import AuditLog, Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from config.audit.models import AuditLog
+from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
 from telemetry.models import (
     ApiKey,
     CustomerTelemetryAttribute,

@@ -6,7 +6,7 @@ import pytest
 from django.contrib import admin
 
 from adoption.models import AdoptionPlan, CustomerTask, CustomerTaskOutcome, CustomerTaskRelease, TaskStatusChange
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from tests.admin.helpers import url
 from tests.admin.test_pages import DOMAIN_MODELS
 
