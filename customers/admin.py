@@ -17,14 +17,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
-from config.errors import DomainError
-from customers.audit import audit_record
-from customers.models import AuditLog, Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from config.audit.models import AuditLog
+from config.errors import DomainError, ValidationFailed
+from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
 from customers.permissions import (
     can_create_customer,
     can_delete_customer,
@@ -33,8 +32,16 @@ from customers.permissions import (
     customer_ids_visible_to,
     role_of,
 )
-from customers.services import customer_create, customer_delete, customer_set_assignees, customer_update
-from customers.tokens import generate_token
+from customers.services import (
+    customer_create,
+    customer_delete,
+    customer_name_check,
+    customer_set_assignees,
+    customer_update,
+    personal_token_issue,
+    personal_token_revoke,
+    user_role_set,
+)
 
 User = get_user_model()
 
@@ -227,9 +234,23 @@ class CustomerProductInline(admin.TabularInline):
         return f"{plan.progress_percentage}% ({plan.completed_tasks}/{plan.total_tasks})" if plan else "-"
 
 
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["name", "description", "assigned_users"]
+
+    def clean_name(self):
+        # The service's own rule (unique regardless of case), shown next to the field.
+        try:
+            return customer_name_check(self.cleaned_data.get("name"), exclude_pk=self.instance.pk)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(Customer)
 class CustomerAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = ""
+    form = CustomerForm
     list_display = ["name", "assignees", "product_count", "updated_at"]
     search_fields = ["name", "description"]
     ordering = ["name", "id"]  # aggregates drop the default ordering; the customer picker paginates
@@ -494,39 +515,21 @@ class PersonalAccessTokenAdmin(AdminOnlyMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            obj.save(update_fields=["name"])  # only the label; user, prefix and hash are read-only
             return
-        raw, prefix, digest = generate_token()
-        obj.prefix, obj.token_hash = prefix, digest
-        super().save_model(request, obj, form, change)
-        audit_record(
-            actor=request.user,
-            action="access_token.create",
-            obj=obj,
-            object_type="personal_access_token",
-            summary=f"Personal access token {prefix}… issued for {obj.user}",
-            details={"name": obj.name},
-        )
+        token, raw = personal_token_issue(actor=request.user, user=obj.user, name=obj.name)
+        refresh_saved(obj, token)
         messages.success(
             request,
             f"The new token for {obj.user} is {raw} — copy it now: it is stored only as a hash and "
             "will not be shown again.",
         )
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset):
-        now = timezone.now()
         tokens = list(queryset.filter(revoked_at__isnull=True))
         for token in tokens:
-            token.revoked_at = now
-            token.save(update_fields=["revoked_at"])
-            audit_record(
-                actor=request.user,
-                action="access_token.revoke",
-                obj=token,
-                object_type="personal_access_token",
-                summary=f"Personal access token {token.prefix}… revoked",
-            )
+            personal_token_revoke(actor=request.user, token=token)
         self.message_user(request, f"Revoked {len(tokens)} token(s).", messages.SUCCESS)
 
 
@@ -565,16 +568,14 @@ class UserAdmin(DjangoUserAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not UserProfile:
             return super().save_formset(request, form, formset, change)
-        before = dict(UserProfile.objects.filter(user=form.instance).values_list("user_id", "role"))
-        super().save_formset(request, form, formset, change)
-        after = dict(UserProfile.objects.filter(user=form.instance).values_list("user_id", "role"))
-        old, new = before.get(form.instance.pk), after.get(form.instance.pk)
-        if old != new:
-            audit_record(
-                actor=request.user,
-                action="user.role_change",
-                obj=form.instance,
-                object_type="user",
-                summary=f"Role of {form.instance.username}: {old or '-'} -> {new or '-'}",
-                details={"username": form.instance.username, "from": old, "to": new},
-            )
+        # The role goes through the service, which audits it (the same action for every path).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for profile_form in formset.forms:
+            if not profile_form.has_changed() or "role" not in profile_form.cleaned_data:
+                continue
+            adding = profile_form.instance.pk is None
+            profile = user_role_set(actor=request.user, user=form.instance, role=profile_form.cleaned_data["role"])
+            if adding:
+                formset.new_objects.append(profile)
+            else:
+                formset.changed_objects.append((profile, profile_form.changed_data))

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower, Trim
 
 from adoption.choices import LicenseLevel
 from config.audit.models import AuditLog  # noqa: F401  (moved to config.audit; the customers admin still imports it here)
@@ -38,6 +39,15 @@ class Customer(models.Model):
     class Meta:
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["name"])]
+        constraints = [
+            # Names are unique regardless of case and surrounding spaces; customers.services checks
+            # first and names the customer that has the name, this index holds under concurrency.
+            models.UniqueConstraint(
+                Lower(Trim("name")),
+                name="unique_customer_name_ci",
+                violation_error_message="A customer with this name already exists (names are unique regardless of case).",
+            )
+        ]
 
     def __str__(self):
         return self.name

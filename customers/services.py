@@ -5,12 +5,16 @@ call changes nothing). Permissions are checked by the callers (customers.permiss
 """
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower, Trim
+from django.utils import timezone
 
 from adoption.selectors import assignment_contents_counts
 from config.audit.services import audit_record
 from config.errors import ValidationFailed
-from customers.models import Customer, CustomerProduct
+from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from customers.tokens import generate_token
 
 NAME_MAX_LENGTH = Customer._meta.get_field("name").max_length
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -25,6 +29,39 @@ def _clean_name(name) -> str:
             f"customer name is {len(name)} characters long; at most {NAME_MAX_LENGTH} are allowed", field="name"
         )
     return name
+
+
+def customer_name_check(name, *, exclude_pk=None) -> str:
+    """The trimmed name, if it is valid and no other customer has it, compared case-insensitively;
+    else VALIDATION_ERROR on ``name`` naming the customer that has it. The admin form calls this to
+    show the error next to the field; the create and update services call it too."""
+    name = _clean_name(name)
+    existing = (
+        Customer.objects.alias(key=Lower(Trim("name")))
+        .filter(key=Lower(Trim(Value(name))))
+        .exclude(pk=exclude_pk)
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        raise ValidationFailed(
+            f"customer {existing.name!r} (id {existing.pk}) already has this name; customer names are unique "
+            "regardless of case",
+            field="name",
+            details={"existingCustomerId": str(existing.pk), "existingCustomerName": existing.name},
+        )
+    return name
+
+
+def _save_named(customer: Customer, **kwargs) -> None:
+    """Save in a savepoint: a concurrent save of the same name hits the database's unique index
+    (unique_customer_name_ci) and is answered like the check above, not as a server error."""
+    try:
+        with transaction.atomic():
+            customer.save(**kwargs)
+    except IntegrityError:
+        customer_name_check(customer.name, exclude_pk=customer.pk)
+        raise
 
 
 def _clean_description(description) -> str:
@@ -43,8 +80,10 @@ def _clean_description(description) -> str:
 
 @transaction.atomic
 def customer_create(*, actor, name: str, description: str = "") -> Customer:
-    """Create a customer with a non-blank name (trimmed, at most 200 characters)."""
-    customer = Customer.objects.create(name=_clean_name(name), description=_clean_description(description))
+    """Create a customer with a non-blank name (trimmed, at most 200 characters) that no other
+    customer has, compared case-insensitively."""
+    customer = Customer(name=customer_name_check(name), description=_clean_description(description))
+    _save_named(customer, force_insert=True)
     audit_record(
         actor=actor,
         action="customer.create",
@@ -60,7 +99,7 @@ def customer_create(*, actor, name: str, description: str = "") -> Customer:
 def customer_update(*, actor, customer: Customer, name: str | None = None, description: str | None = None) -> Customer:
     """Change a customer's name and/or description (None = unchanged). A call that changes nothing
     writes nothing, not even an audit entry."""
-    new_name = customer.name if name is None else _clean_name(name)
+    new_name = customer.name if name is None else customer_name_check(name, exclude_pk=customer.pk)
     new_description = customer.description if description is None else _clean_description(description)
     changes = {}
     if new_name != customer.name:
@@ -71,7 +110,7 @@ def customer_update(*, actor, customer: Customer, name: str | None = None, descr
         return customer
     customer.name = new_name
     customer.description = new_description
-    customer.save(update_fields=["name", "description", "updated_at"])
+    _save_named(customer, update_fields=["name", "description", "updated_at"])
     audit_record(
         actor=actor,
         action="customer.update",
@@ -153,3 +192,84 @@ def customer_set_assignees(*, actor, customer: Customer, users) -> Customer:
             details={"added": added, "removed": removed, "assignees": sorted(found.values())},
         )
     return customer
+
+
+# ---------------------------------------------------------------------------------------------
+# Personal access tokens and roles: the admin and the create_token command call these, so every
+# path records the same audit action.
+# ---------------------------------------------------------------------------------------------
+
+TOKEN_NAME_MAX_LENGTH = PersonalAccessToken._meta.get_field("name").max_length
+
+
+@transaction.atomic
+def personal_token_issue(*, actor, user, name: str = "") -> tuple[PersonalAccessToken, str]:
+    """A new personal access token for an active user, as (token, raw). Show `raw` once: only its
+    SHA-256 digest is stored (the audit entry holds the prefix, never the token)."""
+    if user is None or not user.is_active:
+        raise ValidationFailed("tokens are issued only to active users", field="user")
+    name = (name or "").strip()
+    if len(name) > TOKEN_NAME_MAX_LENGTH:
+        raise ValidationFailed(
+            f"token name is {len(name)} characters long; at most {TOKEN_NAME_MAX_LENGTH} are allowed", field="name"
+        )
+    raw, prefix, digest = generate_token()
+    token = PersonalAccessToken.objects.create(user=user, name=name, prefix=prefix, token_hash=digest)
+    audit_record(
+        actor=actor,
+        action="personal_token.issue",
+        obj=token,
+        object_type="personal_access_token",
+        summary=f"Personal access token {prefix}… issued for {user.get_username()}",
+        details={"user": user.get_username(), "name": name, "prefix": prefix},
+    )
+    return token, raw
+
+
+@transaction.atomic
+def personal_token_revoke(*, actor, token: PersonalAccessToken) -> PersonalAccessToken:
+    """Revoke a token from now on. Revoking a revoked token changes nothing and records nothing."""
+    token = PersonalAccessToken.objects.select_for_update().select_related("user").get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="personal_token.revoke",
+        obj=token,
+        object_type="personal_access_token",
+        summary=f"Personal access token {token.prefix}… of {token.user.get_username()} revoked",
+        details={"user": token.user.get_username(), "name": token.name, "prefix": token.prefix},
+    )
+    return token
+
+
+@transaction.atomic
+def user_role_set(*, actor, user, role) -> UserProfile:
+    """Give a user one of the roles (stored on their profile). Setting the role they have records
+    nothing; an unknown role is VALIDATION_ERROR on ``role``."""
+    value = getattr(role, "value", role)
+    if value not in Role.values:
+        raise ValidationFailed(f"unknown role {role!r}; expected one of {', '.join(Role.values)}", field="role")
+    profile = UserProfile.objects.select_for_update().filter(user=user).first()
+    before = profile.role if profile else None
+    if before == value:
+        return profile
+    if profile is None:
+        profile = UserProfile.objects.create(user=user, role=value)
+    else:
+        profile.role = value
+        profile.save(update_fields=["role"])
+    # customers.permissions.role_of caches the role on the user object: let it see the new one.
+    user.__dict__.pop("_cached_profile_role", None)
+    user.profile = profile
+    audit_record(
+        actor=actor,
+        action="user.role_change",
+        obj=user,
+        object_type="user",
+        summary=f"Role of {user.get_username()}: {before or '-'} -> {value}",
+        details={"username": user.get_username(), "from": before, "to": value},
+    )
+    return profile
