@@ -1,15 +1,15 @@
 """`python manage.py create_token <username> [--name NAME]`: a new personal access token for GraphQL.
 
 The token is shown once, alone on the last line, so scripts can take it with `tail -n 1`;
-only its SHA-256 digest is stored.
+only its SHA-256 digest is stored. Issued through customers.services.personal_token_issue, so the
+audit entry is the same as for a token issued in the admin.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from config.audit.services import audit_record
-from customers.models import PersonalAccessToken
-from customers.tokens import generate_token
+from config.errors import ValidationFailed
+from customers.services import personal_token_issue
 
 
 class Command(BaseCommand):
@@ -25,14 +25,9 @@ class Command(BaseCommand):
             raise CommandError(f"no user named {username!r}")
         if not user.is_active:
             raise CommandError(f"user {username!r} is inactive")
-        raw, prefix, digest = generate_token()
-        token = PersonalAccessToken.objects.create(user=user, name=name[:100], prefix=prefix, token_hash=digest)
-        audit_record(
-            actor="system",
-            action="token.create",
-            obj=token,
-            summary=f"personal access token {prefix}… for {username}",
-            details={"user": username, "name": name},
-        )
+        try:
+            _token, raw = personal_token_issue(actor="system", user=user, name=name)
+        except ValidationFailed as exc:
+            raise CommandError(f"{exc.field}: {exc.message}") from None
         self.stdout.write(f"Personal access token for {username} (shown once; only its digest is stored):")
         self.stdout.write(raw)
