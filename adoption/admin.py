@@ -38,7 +38,14 @@ from adoption.models import (
     Task,
     TaskStatusChange,
 )
-from adoption.permissions import can_edit_catalog, can_view_catalog
+from adoption.permissions import (
+    can_edit_catalog,
+    can_sync_plans,
+    can_view_catalog,
+    customer_tasks_visible_to,
+    plans_visible_to,
+    status_history_visible_to,
+)
 from adoption.services import adoption_plan_sync, customer_task_update_status
 from config.errors import Conflict
 from customers.admin import (
@@ -48,8 +55,7 @@ from customers.admin import (
     admin_link,
     refresh_saved,
 )
-from customers.models import Role
-from customers.permissions import role_of
+from customers.permissions import can_view_customer_data, can_write_customer
 from telemetry.criteria import CriteriaValidationError, normalize_criterion
 from telemetry.models import CustomerTelemetryAttribute, TelemetryAttribute
 
@@ -518,7 +524,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return role_of(request.user) in (Role.ADMIN, Role.CSM, Role.VIEWER)
+        return can_view_customer_data(request.user)
 
 
 class CustomerTaskInline(ReadOnlyInline):
@@ -543,6 +549,7 @@ class CustomerTaskInline(ReadOnlyInline):
 @admin.register(AdoptionPlan)
 class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = PLAN_CUSTOMER
+    visible_to = staticmethod(plans_visible_to)
     list_display = [
         "__str__",
         "customer",
@@ -583,11 +590,15 @@ class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mode
         return f"{obj.progress_percentage}%"
 
     def has_sync_permission(self, request):
-        return role_of(request.user) in (Role.ADMIN, Role.CSM)
+        return can_sync_plans(request.user)
 
     @admin.action(description="Sync selected plans with the catalog", permissions=["sync"])
     def sync_selected(self, request, queryset):
-        plans = list(queryset)
+        plans = [
+            plan
+            for plan in queryset.select_related("customer_product__customer")
+            if can_write_customer(request.user, plan.customer_product.customer)
+        ]
         for plan in plans:
             adoption_plan_sync(actor=request.user, plan=plan)
         self.message_user(request, f"Synced {len(plans)} plan(s).", messages.SUCCESS)
@@ -670,6 +681,7 @@ class CustomerTaskForm(forms.ModelForm):
 @admin.register(CustomerTask)
 class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
+    visible_to = staticmethod(customer_tasks_visible_to)
     form = CustomerTaskForm
     list_display = [
         "name",
@@ -783,6 +795,7 @@ class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
 @admin.register(TaskStatusChange)
 class TaskStatusChangeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = f"customer_task__{TASK_CUSTOMER}"
+    visible_to = staticmethod(status_history_visible_to)
     list_display = ["created_at", "customer_task", "customer", "from_status", "to_status", "source", "actor"]
     list_filter = ["to_status", "source", "actor", "created_at"]
     search_fields = ["actor", "note", "customer_task__name"]

@@ -2,10 +2,11 @@
 
 from django.db.models import QuerySet
 
-from adoption.models import AdoptionPlan, CustomerTask, Job, Product
+from adoption.models import AdoptionPlan, CustomerTask, Job, Product, TaskStatusChange
 from config.errors import Forbidden, NotFound, parse_id
 from customers.models import Role
 from customers.permissions import (
+    can_change_customer_data,
     can_write_customer,
     customer_ids_visible_to,
     require_authenticated,
@@ -47,12 +48,23 @@ def get_product_for_user(user, product_id) -> Product:
 # --- plans and tasks ------------------------------------------------------------------------------
 
 
+def can_sync_plans(user) -> bool:
+    """May sync plans (of the customers can_write_customer allows)."""
+    return can_change_customer_data(user)
+
+
 def plans_visible_to(user) -> QuerySet[AdoptionPlan]:
     return AdoptionPlan.objects.filter(customer_product__customer__in=customer_ids_visible_to(user))
 
 
 def customer_tasks_visible_to(user) -> QuerySet[CustomerTask]:
     return CustomerTask.objects.filter(adoption_plan__customer_product__customer__in=customer_ids_visible_to(user))
+
+
+def status_history_visible_to(user) -> QuerySet[TaskStatusChange]:
+    return TaskStatusChange.objects.filter(
+        customer_task__adoption_plan__customer_product__customer__in=customer_ids_visible_to(user)
+    )
 
 
 def get_plan_for_user(user, plan_id, *, write: bool = False) -> AdoptionPlan:

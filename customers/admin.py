@@ -23,14 +23,20 @@ from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
 from config.audit.models import AuditLog
 from config.errors import DomainError, ValidationFailed
-from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
+from customers.models import Customer, CustomerProduct, PersonalAccessToken, UserProfile
 from customers.permissions import (
+    assignments_visible_to,
+    can_assign_products,
+    can_change_customer_data,
     can_create_customer,
     can_delete_customer,
     can_manage_assignees,
+    can_manage_users,
+    can_remove_assignment,
+    can_view_customer_data,
     can_write_customer,
-    customer_ids_visible_to,
-    role_of,
+    customers_visible_to,
+    sees_every_customer,
 )
 from customers.services import (
     customer_create,
@@ -44,8 +50,6 @@ from customers.services import (
 )
 
 User = get_user_model()
-
-CUSTOMER_ROLES = (Role.ADMIN, Role.CSM, Role.VIEWER)
 
 
 def admin_link(obj, label=None):
@@ -62,13 +66,13 @@ def admin_link(obj, label=None):
 
 
 class CustomerScopedAdminMixin:
-    """For models that belong to a customer. `customer_path` leads from the model to its Customer
-    ("" for Customer itself). VIEWERs and CSMs see their assigned customers' rows; CSMs may change
-    them; everything else is decided per model through `allow_add` / `allow_delete`."""
+    """For models that belong to a customer. Rows come from the permission module's `visible_to`
+    queryset (VIEWERs and CSMs see their assigned customers' rows, admins all); `customer_path`
+    leads from the model to its Customer ("" for Customer itself) for the per-object write check.
+    Adding and deleting are refused unless a model admin says otherwise."""
 
     customer_path = "customer"
-    allow_add = False  # roles that may add: ADMIN only unless a model says otherwise
-    allow_delete = False
+    visible_to = staticmethod(customers_visible_to)  # each model admin names its own
 
     def _customer_of(self, obj):
         if not self.customer_path:
@@ -79,34 +83,32 @@ class CustomerScopedAdminMixin:
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if role_of(request.user) == Role.ADMIN:
+        if sees_every_customer(request.user):
             return queryset
-        key = f"{self.customer_path}__in" if self.customer_path else "pk__in"
-        return queryset.filter(**{key: customer_ids_visible_to(request.user)})
+        return queryset.filter(pk__in=self.visible_to(request.user).values("pk"))
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # A customer picker offers only the customers this user may see.
-        if db_field.name == "customer" and role_of(request.user) != Role.ADMIN:
-            kwargs["queryset"] = Customer.objects.filter(pk__in=customer_ids_visible_to(request.user))
+        if db_field.name == "customer":
+            kwargs["queryset"] = customers_visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_module_permission(self, request):
-        return role_of(request.user) in CUSTOMER_ROLES
+        return can_view_customer_data(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return role_of(request.user) in CUSTOMER_ROLES
+        return can_view_customer_data(request.user)
 
     def has_change_permission(self, request, obj=None):
-        role = role_of(request.user)
-        if role not in (Role.ADMIN, Role.CSM):
+        if not can_change_customer_data(request.user):
             return False
         return obj is None or can_write_customer(request.user, self._customer_of(obj))
 
     def has_add_permission(self, request, *args):
-        return self.allow_add and role_of(request.user) == Role.ADMIN
+        return False
 
     def has_delete_permission(self, request, obj=None):
-        return self.allow_delete and role_of(request.user) == Role.ADMIN
+        return False
 
 
 class ReadOnlyAdminMixin:
@@ -123,22 +125,22 @@ class ReadOnlyAdminMixin:
 
 
 class AdminOnlyMixin:
-    """Models only ADMINs (superusers) manage."""
+    """Models only admins manage: users and roles, personal access tokens, the audit log."""
 
     def has_module_permission(self, request):
-        return role_of(request.user) == Role.ADMIN
+        return can_manage_users(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return role_of(request.user) == Role.ADMIN
+        return can_manage_users(request.user)
 
     def has_add_permission(self, request, *args):
-        return role_of(request.user) == Role.ADMIN
+        return can_manage_users(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return role_of(request.user) == Role.ADMIN
+        return can_manage_users(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return role_of(request.user) == Role.ADMIN
+        return can_manage_users(request.user)
 
 
 def _form_field_of(error_field: str | None, form) -> str | None:
@@ -217,7 +219,7 @@ class CustomerProductInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return role_of(request.user) in CUSTOMER_ROLES
+        return can_view_customer_data(request.user)
 
     @admin.display(description="product")
     def product_link(self, obj):
@@ -282,7 +284,7 @@ class CustomerAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.Mod
         return can_create_customer(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return can_delete_customer(request.user, obj) if obj else role_of(request.user) == Role.ADMIN
+        return can_delete_customer(request.user, obj)
 
     @admin.display(description="assigned users")
     def assignees(self, obj):
@@ -372,8 +374,7 @@ class CustomerProductForm(forms.ModelForm):
 @admin.register(CustomerProduct)
 class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     form = CustomerProductForm
-    allow_add = True
-    allow_delete = True
+    visible_to = staticmethod(assignments_visible_to)
     list_display = ["customer", "product", "license_level", "purchased_at", "plan", "entitlements_changed_at"]
     list_filter = ["license_level", "product"]
     search_fields = ["customer__name", "product__name"]
@@ -394,13 +395,10 @@ class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, ad
         return fields
 
     def has_add_permission(self, request, *args):
-        return role_of(request.user) in (Role.ADMIN, Role.CSM)
+        return can_assign_products(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        role = role_of(request.user)
-        if role not in (Role.ADMIN, Role.CSM):
-            return False
-        return obj is None or can_write_customer(request.user, obj.customer)
+        return can_remove_assignment(request.user, obj)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -32,6 +32,36 @@ def is_admin(user) -> bool:
     return role_of(user) == Role.ADMIN
 
 
+# Roles that work with customers at all (CATALOG_EDITOR does not).
+CUSTOMER_ROLES = (Role.ADMIN, Role.CSM, Role.VIEWER)
+# Roles that may change customer data (each customer still decided by can_write_customer).
+CUSTOMER_WRITER_ROLES = (Role.ADMIN, Role.CSM)
+
+
+def can_view_customer_data(user) -> bool:
+    """May see customers and what belongs to them (assigned ones only, unless admin)."""
+    return role_of(user) in CUSTOMER_ROLES
+
+
+def can_change_customer_data(user) -> bool:
+    """May change some customers' data: assignments, plans, statuses, telemetry, API keys. Which
+    customers: can_write_customer."""
+    return role_of(user) in CUSTOMER_WRITER_ROLES
+
+
+def sees_every_customer(user) -> bool:
+    return is_admin(user)
+
+
+def restrict_to_visible_customers(queryset: QuerySet, user, customer_path: str) -> QuerySet:
+    """`queryset` limited to rows of the customers `user` may see; `customer_path` leads from the
+    model to its Customer ("" for Customer itself)."""
+    if sees_every_customer(user):
+        return queryset
+    key = f"{customer_path}__in" if customer_path else "pk__in"
+    return queryset.filter(**{key: customer_ids_visible_to(user)})
+
+
 def can_use_admin(user) -> bool:
     """The Django admin is for staff accounts (data fixes); the pages are for everyone with a role."""
     return role_of(user) is not None and bool(user.is_staff)
@@ -71,7 +101,7 @@ def can_create_customer(user) -> bool:
     return role_of(user) == Role.ADMIN
 
 
-def can_delete_customer(user, customer: Customer) -> bool:
+def can_delete_customer(user, customer: Customer | None = None) -> bool:
     return role_of(user) == Role.ADMIN
 
 
@@ -87,6 +117,22 @@ def can_write_customer(user, customer: Customer) -> bool:
 
 def can_manage_assignees(user) -> bool:
     return role_of(user) == Role.ADMIN
+
+
+def can_assign_products(user) -> bool:
+    """May open the assignment form; the customer chosen must pass can_write_customer."""
+    return can_change_customer_data(user)
+
+
+def can_remove_assignment(user, assignment: CustomerProduct | None = None) -> bool:
+    if not can_change_customer_data(user):
+        return False
+    return assignment is None or can_write_customer(user, assignment.customer)
+
+
+def can_manage_users(user) -> bool:
+    """Users, their roles, personal access tokens and the audit log: admins only."""
+    return is_admin(user)
 
 
 def can_manage_api_keys(user, customer: Customer) -> bool:

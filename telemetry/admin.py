@@ -11,8 +11,7 @@ from django.utils.html import format_html
 
 from adoption.admin import SoftDeleteAdminMixin, TelemetryAttributeForm
 from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, refresh_saved
-from customers.models import Role
-from customers.permissions import can_manage_api_keys, role_of
+from customers.permissions import can_manage_api_keys
 from telemetry.criteria import describe
 from telemetry.models import (
     ApiKey,
@@ -20,6 +19,13 @@ from telemetry.models import (
     CustomerTelemetryValue,
     TelemetryAttribute,
     TelemetryBatch,
+)
+from telemetry.permissions import (
+    api_keys_visible_to,
+    can_issue_api_keys,
+    customer_attributes_visible_to,
+    telemetry_batches_visible_to,
+    telemetry_values_visible_to,
 )
 from telemetry.services import api_key_create, api_key_revoke
 
@@ -52,6 +58,7 @@ class TelemetryAttributeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 @admin.register(CustomerTelemetryAttribute)
 class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
+    visible_to = staticmethod(customer_attributes_visible_to)
     list_display = [
         "name",
         "customer",
@@ -111,6 +118,7 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
 @admin.register(CustomerTelemetryValue)
 class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = f"customer_attribute__{TASK_CUSTOMER}"
+    visible_to = staticmethod(telemetry_values_visible_to)
     list_display = ["customer_attribute", "customer", "value", "observed_at", "source", "batch_id", "created_at"]
     list_filter = ["source", "observed_at", "customer_attribute__data_type"]
     search_fields = ["batch_id", "customer_attribute__name", "notes"]
@@ -125,6 +133,7 @@ class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, 
 
 @admin.register(TelemetryBatch)
 class TelemetryBatchAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+    visible_to = staticmethod(telemetry_batches_visible_to)
     list_display = ["batch_id", "customer", "channel", "actor_label", "value_count", "created_at"]
     list_filter = ["channel", "created_at"]
     search_fields = ["batch_id", "customer__name", "actor_label"]
@@ -141,6 +150,7 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+    visible_to = staticmethod(api_keys_visible_to)
     form = ApiKeyForm
     list_display = ["prefix", "customer", "name", "is_active", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
@@ -160,7 +170,7 @@ class ApiKeyAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
         return ["customer", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
 
     def has_add_permission(self, request, *args):
-        return role_of(request.user) in (Role.ADMIN, Role.CSM)
+        return can_issue_api_keys(request.user)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

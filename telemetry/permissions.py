@@ -4,8 +4,13 @@ from django.db.models import QuerySet
 
 from config.errors import Forbidden, NotFound, parse_id
 from customers.models import Customer
-from customers.permissions import can_write_customer, customer_ids_visible_to, require_authenticated
-from telemetry.models import ApiKey, CustomerTelemetryAttribute
+from customers.permissions import (
+    can_change_customer_data,
+    can_write_customer,
+    customer_ids_visible_to,
+    require_authenticated,
+)
+from telemetry.models import ApiKey, CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 
 
 def customer_attributes_visible_to(user) -> QuerySet[CustomerTelemetryAttribute]:
@@ -58,3 +63,18 @@ def telemetry_write_scope(user, attribute_ids, *, field: str) -> set[int]:
 
 def api_keys_visible_to(user) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(customer__in=customer_ids_visible_to(user))
+
+
+def telemetry_values_visible_to(user) -> QuerySet[CustomerTelemetryValue]:
+    return CustomerTelemetryValue.objects.filter(
+        customer_attribute__customer_task__adoption_plan__customer_product__customer__in=customer_ids_visible_to(user)
+    )
+
+
+def telemetry_batches_visible_to(user) -> QuerySet[TelemetryBatch]:
+    return TelemetryBatch.objects.filter(customer__in=customer_ids_visible_to(user))
+
+
+def can_issue_api_keys(user) -> bool:
+    """May open the API key form; the customer chosen must pass can_manage_api_keys."""
+    return can_change_customer_data(user)
