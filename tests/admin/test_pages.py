@@ -36,11 +36,13 @@ from telemetry.models import (
 from tests.admin.conftest import build_catalog
 from tests.admin.helpers import management, staff, url
 from tests.factories import (
+    ApiKeyFactory,
     CustomerFactory,
     CustomerTelemetryValueFactory,
     OutcomeFactory,
     ProductFactory,
     TaskFactory,
+    TelemetryBatchFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -421,3 +423,36 @@ def test_assignment_form_names_the_product_of_each_outcome(admin_client, world):
 
     assert "Identity Guard: Zero-trust access" in page
     assert "Pulse: Zero-trust access" in page
+
+
+CUSTOMER_OF = {
+    Customer: lambda obj: obj,
+    CustomerProduct: lambda obj: obj.customer,
+    AdoptionPlan: lambda obj: obj.customer_product.customer,
+    CustomerTask: lambda obj: obj.adoption_plan.customer_product.customer,
+    TaskStatusChange: lambda obj: obj.customer_task.adoption_plan.customer_product.customer,
+    CustomerTelemetryAttribute: lambda obj: obj.customer_task.adoption_plan.customer_product.customer,
+    CustomerTelemetryValue: lambda obj: obj.customer_attribute.customer_task.adoption_plan.customer_product.customer,
+    TelemetryBatch: lambda obj: obj.customer,
+    ApiKey: lambda obj: obj.customer,
+}
+
+
+@pytest.mark.parametrize("model", CUSTOMER_MODELS)
+def test_every_customer_changelist_shows_a_csm_only_their_customers_rows(client, world, csm, model):
+    # Rows of the other customer exist for every model...
+    other = world["other"]
+    other_task = CustomerTask.objects.get(adoption_plan__customer_product__customer=other, name="Task 0")
+    customer_task_update_status(actor="someone", task=other_task, status="DONE")
+    CustomerTelemetryValueFactory(customer_attribute=other_task.telemetry_attributes.get())
+    TelemetryBatchFactory(customer=other)
+    ApiKeyFactory(customer=other)
+    assert {CUSTOMER_OF[model](obj).name for obj in model.objects.all()} == {"Mine", "Other"}
+    client.force_login(staff(csm))
+
+    response = client.get(url(model, "changelist"))
+
+    assert response.status_code == 200
+    assert {CUSTOMER_OF[model](obj).name for obj in response.context["cl"].result_list} == {"Mine"}
+    hidden = model.objects.exclude(pk__in=[obj.pk for obj in response.context["cl"].result_list]).first()
+    assert client.get(url(model, "change", hidden.pk)).status_code == 302  # like a missing one

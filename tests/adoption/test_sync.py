@@ -77,7 +77,7 @@ def catalog():
 def assign(actor, catalog, level, outcomes=()):
     assignment = customer_product_assign(
         actor=actor,
-        customer=CustomerFactory(name="Acme"),
+        customer=CustomerFactory(),  # each assignment its own customer (names are unique)
         product=catalog["product"],
         license_level=level,
         outcome_ids=[o.pk for o in outcomes],
