@@ -679,7 +679,7 @@ class CustomerTaskForm(forms.ModelForm):
 
 
 @admin.register(CustomerTask)
-class CustomerTaskAdmin(CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
     visible_to = staticmethod(customer_tasks_visible_to)
     form = CustomerTaskForm

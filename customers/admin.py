@@ -492,7 +492,7 @@ class PersonalAccessTokenForm(forms.ModelForm):
 
 
 @admin.register(PersonalAccessToken)
-class PersonalAccessTokenAdmin(AdminOnlyMixin, admin.ModelAdmin):
+class PersonalAccessTokenAdmin(ServiceErrorsAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
     form = PersonalAccessTokenForm
     list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]

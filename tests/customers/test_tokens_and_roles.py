@@ -95,3 +95,15 @@ def test_user_role_set_audits_real_changes_only(admin_user, csm):
     csm.profile.refresh_from_db()
     assert csm.profile.role == Role.VIEWER
     assert AuditLog.objects.count() == 1
+
+
+def test_admin_shows_a_refused_token_issue_next_to_the_user(admin_client, csm):
+    csm.is_active = False
+    csm.save()
+
+    response = admin_client.post(url(PersonalAccessToken, "add"), {"user": csm.pk, "name": "laptop"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["user"] == ["tokens are issued only to active users"]
+    assert PersonalAccessToken.objects.count() == 0
+    assert AuditLog.objects.count() == 0
