@@ -126,8 +126,9 @@ CUSTOMERS_PROGRESS = "{ customers { id name products { id product { name } adopt
 
 
 def build_customers(count: int, products: list, *, actor, csm):
-    for i in range(count):
-        customer = Customer.objects.create(name=f"Customer {len(products)}-{i}")
+    for _ in range(count):
+        # Customer names are unique: number them across calls.
+        customer = Customer.objects.create(name=f"Customer {Customer.objects.count() + 1}")
         customer.assigned_users.add(csm)
         for product in products:
             customer_product_assign(
