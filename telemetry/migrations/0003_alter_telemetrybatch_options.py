@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('telemetry', '0001_initial'),
+        ('telemetry', '0002_backfill_telemetry_status'),
     ]
 
     operations = [
