@@ -7,8 +7,7 @@ from django.utils.html import format_html
 
 from adoption.jobs import product_plans_sync_enqueue
 from adoption.models import Job
-from adoption.permissions import can_sync_product_plans, jobs_visible_to
-from customers.permissions import role_of
+from adoption.permissions import can_sync_product_plans, can_view_jobs, jobs_visible_to
 
 
 class ProductPlansSyncAdminMixin:
@@ -60,7 +59,7 @@ class JobAdmin(admin.ModelAdmin):
     readonly_fields = [name for entry in fields for name in (entry if isinstance(entry, tuple) else (entry,))]
 
     def has_module_permission(self, request):
-        return role_of(request.user) is not None
+        return can_view_jobs(request.user)
 
     # Jobs are written by their runners only: nobody adds, changes or deletes them here.
     def has_add_permission(self, request, *args):
@@ -73,7 +72,7 @@ class JobAdmin(admin.ModelAdmin):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return role_of(request.user) is not None
+        return can_view_jobs(request.user)
 
     def get_queryset(self, request):
         return jobs_visible_to(request.user).defer("input_file")

@@ -107,6 +107,11 @@ def jobs_visible_to(user) -> QuerySet[Job]:
     return Job.objects.filter(started_by=user)
 
 
+def can_view_jobs(user) -> bool:
+    """Anyone with a role may watch jobs; which ones is decided by jobs_visible_to."""
+    return role_of(user) is not None
+
+
 def get_job_for_user(user, job_id) -> Job:
     require_authenticated(user)
     pk = parse_id(job_id, label="job")

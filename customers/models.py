@@ -4,7 +4,6 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Trim
 
 from adoption.choices import LicenseLevel
-from config.audit.models import AuditLog  # noqa: F401  (moved to config.audit; the customers admin still imports it here)
 
 
 class Role(models.TextChoices):

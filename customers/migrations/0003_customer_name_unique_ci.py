@@ -5,6 +5,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def rename_duplicate_names(apps, schema_editor):
+    """Names become unique regardless of case and surrounding spaces. A database that already holds such
+    duplicates keeps every customer: the oldest keeps its name, the others get " (2)", " (3)" ... appended."""
+    Customer = apps.get_model("customers", "Customer")
+    taken = set()
+    for customer in Customer.objects.order_by("id").only("id", "name"):
+        key = customer.name.strip().lower()
+        if key not in taken:
+            taken.add(key)
+            continue
+        number = 2
+        while f"{key} ({number})" in taken:
+            number += 1
+        new_name = f"{customer.name.strip()[:190]} ({number})"
+        taken.add(new_name.lower())
+        Customer.objects.filter(pk=customer.pk).update(name=new_name)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -13,6 +31,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(rename_duplicate_names, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='customer',
             constraint=models.UniqueConstraint(django.db.models.functions.text.Lower(django.db.models.functions.text.Trim('name')), name='unique_customer_name_ci', violation_error_message='A customer with this name already exists (names are unique regardless of case).'),

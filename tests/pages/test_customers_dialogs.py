@@ -10,9 +10,10 @@ from django.test import Client
 from adoption.choices import LicenseLevel
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.services import eligible_catalog_tasks
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
 from customers.forms import CustomerForm, add_domain_error
-from customers.models import AuditLog, Customer, CustomerProduct, Role
+from customers.models import Customer, CustomerProduct, Role
 from telemetry.models import CustomerTelemetryValue
 from telemetry.services import telemetry_ingest
 from tests.factories import ApiKeyFactory, ProductFactory, UserFactory

@@ -4,7 +4,7 @@ import pytest
 
 from adoption.models import AdoptionPlan, CustomerTask
 from adoption.services import customer_product_update, customer_task_update_status
-from customers.models import AuditLog
+from config.audit.models import AuditLog
 from tests.factories import TaskFactory
 from tests.pages.plan_fixtures import *  # noqa: F403  (the fixtures: people, plan, fast hashing)
 from tests.pages.plan_fixtures import client_for
