@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
+from config.search import trigram_index
 
 WEIGHT_MAX = Decimal("9999.99")
 
@@ -231,6 +232,7 @@ class CustomerTask(models.Model):
             models.Index(fields=["adoption_plan", "is_archived", "sequence_number"], name="ctask_plan_seq"),
             models.Index(fields=["adoption_plan", "status"], name="ctask_plan_status"),
             models.Index(fields=["status"], name="ctask_status"),
+            trigram_index("name", name="ctask_name_trgm"),  # search by task name on PostgreSQL
         ]
 
     def __str__(self):

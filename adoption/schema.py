@@ -37,11 +37,14 @@ from config.graphql import (
     load_many,
     optimize,
     optional_string,
+    page_arguments,
+    paginate,
     register_needs,
     register_relation,
     related,
     related_list,
     related_object,
+    search_text,
     timestamp,
     user_of,
 )
@@ -150,7 +153,11 @@ register_relation(
     "CustomerTask",
     "history",
     Relation(
-        "history", "TaskStatusChange", lambda: TaskStatusChange.objects.order_by("created_at", "pk"), "gql_history"
+        "history",
+        "TaskStatusChange",
+        lambda: TaskStatusChange.objects.order_by("created_at", "pk"),
+        "gql_history",
+        paginated=True,
     ),
 )
 register_needs("CustomerTask", "telemetryProgress", "telemetryAttributes")
@@ -366,7 +373,11 @@ class CustomerTask_(graphene.ObjectType):
         required=True, description="A user owns the status and it differs from what telemetry computes."
     )
     history = related_list(
-        "CustomerTask", "history", TaskStatusChange_, description="Every status change, oldest first; never edited."
+        "CustomerTask",
+        "history",
+        TaskStatusChange_,
+        page_of="entries",
+        description="Every status change, oldest first (then by id); never edited.",
     )
     created_at = timestamp("created_at", required=True, description="When the task was copied into the plan.")
     updated_at = timestamp("updated_at", required=True, description="ISO 8601 date-time with time zone.")
@@ -562,8 +573,8 @@ def sync_preview_data(plan, preview) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def _visible_tasks_of(plan, status=None):
-    return plan_tasks_in_order(plan, None if status is None else enum_value(status))
+def _visible_tasks_of(plan, status=None, search=""):
+    return plan_tasks_in_order(plan, None if status is None else enum_value(status), search)
 
 
 class AdoptionQuery(graphene.ObjectType):
@@ -584,7 +595,8 @@ class AdoptionQuery(graphene.ObjectType):
         graphene.NonNull(AdoptionPlan_),
         required=True,
         customer_id=graphene.ID(required=True, description="The customer's id."),
-        description="Every plan of one customer, by product name.",
+        **page_arguments("plans", search="Only plans whose product name contains this text."),
+        description="The plans of one customer, by product name (then id).",
     )
     customer_task = graphene.Field(
         CustomerTask_,
@@ -596,7 +608,8 @@ class AdoptionQuery(graphene.ObjectType):
         required=True,
         adoption_plan_id=graphene.ID(required=True, description="The plan's id."),
         status=graphene.Argument(CustomerTaskStatus, description="Only tasks in this status; left out: all."),
-        description="A plan's tasks by sequenceNumber, archived ones left out.",
+        **page_arguments("tasks", search="Only tasks whose name contains this text."),
+        description="A plan's tasks by sequenceNumber (then id), archived ones left out.",
     )
     sync_preview = graphene.Field(
         graphene.NonNull(SyncPreview_),
@@ -620,9 +633,10 @@ class AdoptionQuery(graphene.ObjectType):
         return load(AdoptionPlan, plan.pk, info, "AdoptionPlan")
 
     @staticmethod
-    def resolve_adoption_plans_for_customer(root, info, customer_id):
+    def resolve_adoption_plans_for_customer(root, info, customer_id, first=None, offset=None, search=None):
         customer = find(get_customer_for_user, user_of(info), customer_id, field="customerId")
-        return optimize(plans_of_customer(customer), info, "AdoptionPlan")
+        plans = plans_of_customer(customer, search_text(search))
+        return optimize(paginate(plans, first, offset), info, "AdoptionPlan")
 
     @staticmethod
     def resolve_customer_task(root, info, id):
@@ -630,9 +644,12 @@ class AdoptionQuery(graphene.ObjectType):
         return load(CustomerTask, task.pk, info, "CustomerTask")
 
     @staticmethod
-    def resolve_customer_tasks_for_plan(root, info, adoption_plan_id, status=None):
+    def resolve_customer_tasks_for_plan(
+        root, info, adoption_plan_id, status=None, first=None, offset=None, search=None
+    ):
         plan = find(get_plan_for_user, user_of(info), adoption_plan_id, field="adoptionPlanId")
-        return optimize(_visible_tasks_of(plan, status), info, "CustomerTask")
+        tasks = _visible_tasks_of(plan, status, search_text(search))
+        return optimize(paginate(tasks, first, offset), info, "CustomerTask")
 
     @staticmethod
     def resolve_sync_preview(root, info, adoption_plan_id):

@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.progress import percentage, to_decimal
+from config.search import contains
 from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
@@ -81,16 +82,20 @@ def plan_tasks(plan: AdoptionPlan, status=None, *, include_inactive_attributes: 
     return _with_task_relations(tasks, include_inactive_attributes=include_inactive_attributes)
 
 
-def plans_of_customer(customer) -> QuerySet[AdoptionPlan]:
-    """A customer's plans by product name, without prefetches (the caller checked access)."""
-    return AdoptionPlan.objects.filter(customer_product__customer=customer).order_by("product_name", "pk")
+def plans_of_customer(customer, search: str = "") -> QuerySet[AdoptionPlan]:
+    """A customer's plans by product name, without prefetches (the caller checked access); with
+    ``search``, only plans whose product name contains it, ignoring case."""
+    plans = AdoptionPlan.objects.filter(customer_product__customer=customer).order_by("product_name", "pk")
+    return plans.filter(contains(search, "product_name")) if search else plans
 
 
-def plan_tasks_in_order(plan: AdoptionPlan, status=None) -> QuerySet[CustomerTask]:
+def plan_tasks_in_order(plan: AdoptionPlan, status=None, search: str = "") -> QuerySet[CustomerTask]:
     """The tasks a plan shows (never archived ones), by sequence number, without prefetches: GraphQL
-    adds the ones its selection needs."""
+    adds the ones its selection needs. ``search``: only tasks whose name contains it, ignoring case."""
     plan_id = plan.pk if isinstance(plan, AdoptionPlan) else int(plan)
     tasks = CustomerTask.objects.visible().filter(adoption_plan_id=plan_id).order_by("sequence_number", "pk")
+    if search:
+        tasks = tasks.filter(contains(search, "name"))
     return tasks if status is None else tasks.filter(status=str(status))
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # index expressions with operator classes (trigram search indexes)
     "axes",
     "csp",
     "django_htmx",

@@ -2,12 +2,11 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
 from adoption.permissions import products_visible_to
 from customers.models import Customer
 from customers.permissions import customers_visible_to
-from customers.selectors import ATTENTION_CHOICES, csm_choices, customers_needing_attention
+from customers.selectors import ATTENTION_CHOICES, csm_choices, customers_matching, customers_needing_attention
 
 SEARCH_MAX_LENGTH = 200
 
@@ -48,10 +47,7 @@ class CustomerFilter(django_filters.FilterSet):
         return form
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+        return customers_matching(queryset, value)
 
     def with_product(self, queryset, name, value):
         return queryset.filter(products__product=value)

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower, Trim
 
 from adoption.choices import LicenseLevel
+from config.search import trigram_index
 
 
 class Role(models.TextChoices):
@@ -37,7 +38,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            # Search by name or description (pages, GraphQL, admin) on PostgreSQL.
+            trigram_index("name", name="customer_name_trgm"),
+            trigram_index("description", name="customer_description_trgm"),
+        ]
         constraints = [
             # Names are unique regardless of case and surrounding spaces; customers.services checks
             # first and names the customer that has the name, this index holds under concurrency.

@@ -19,9 +19,12 @@ from config.graphql import (
     load,
     optimize,
     optional_string,
+    page_arguments,
+    paginate,
     register_relation,
     related_list,
     related_object,
+    search_text,
     timestamp,
     user_of,
 )
@@ -35,6 +38,7 @@ from customers.permissions import (
     require_create_customer,
     require_delete_customer,
 )
+from customers.selectors import customers_matching
 from customers.services import customer_create, customer_delete, customer_update
 
 register_relation(
@@ -123,7 +127,11 @@ class CustomerQuery(graphene.ObjectType):
     customers = graphene.List(
         graphene.NonNull(Customer),
         required=True,
-        description="The customers you may see, by name: all for ADMIN, the assigned ones for CSM and VIEWER.",
+        **page_arguments(
+            "customers", search="Only customers whose name or description contains this text (like the customer list)."
+        ),
+        description="The customers you may see, by name (then id): all for ADMIN, the assigned ones for CSM and "
+        "VIEWER. Large portfolios are read in pages with first and offset.",
     )
 
     @staticmethod
@@ -132,10 +140,11 @@ class CustomerQuery(graphene.ObjectType):
         return load(CustomerModel, customer.pk, info, "Customer")
 
     @staticmethod
-    def resolve_customers(root, info):
+    def resolve_customers(root, info, first=None, offset=None, search=None):
         user = user_of(info)
         require_authenticated(user)
-        return optimize(customers_visible_to(user).order_by("name", "pk"), info, "Customer")
+        customers = customers_matching(customers_visible_to(user), search_text(search)).order_by("name", "pk")
+        return optimize(paginate(customers, first, offset), info, "Customer")
 
 
 class CreateCustomerInput(graphene.InputObjectType):

@@ -30,6 +30,7 @@ from adoption.selectors import (
     plans_with_last_activity,
     plans_with_needs_sync,
 )
+from config.search import contains
 from customers.models import Customer, CustomerProduct, Role
 from telemetry.selectors import plan_has_stale_telemetry, plans_stalest_required_attributes
 
@@ -64,6 +65,13 @@ def _attention_filter(kind: str, *, now: datetime) -> Q:
     if kind == ATTENTION_STALE:
         return Q(stale)
     return sync | Q(disagrees) | Q(stale)
+
+
+def customers_matching(customers: QuerySet[Customer], text: str) -> QuerySet[Customer]:
+    """Customers whose name or description contains ``text``, ignoring case: the search of the customer
+    list, GraphQL and the admin, answered from the trigram indexes on PostgreSQL. Blank text: all."""
+    text = text.strip()
+    return customers.filter(contains(text, "name", "description")) if text else customers
 
 
 def plans_needing_attention(plans: QuerySet[AdoptionPlan], kind: str = ATTENTION_ANY, *, now=None):

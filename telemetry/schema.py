@@ -55,6 +55,7 @@ register_relation(
         "CustomerTelemetryValue",
         lambda: CustomerTelemetryValue.objects.order_by("observed_at", "pk"),
         "gql_values",
+        paginated=True,
     ),
 )
 register_relation(
@@ -146,7 +147,8 @@ class CustomerTelemetryAttribute_(graphene.ObjectType):
         "CustomerTelemetryAttribute",
         "values",
         CustomerTelemetryValue_,
-        description="Every value, oldest observedAt first.",
+        page_of="values",
+        description="Every value, oldest observedAt first (then by id); the newest is latestValue.",
     )
     latest_value = graphene.Field(
         CustomerTelemetryValue_,

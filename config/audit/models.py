@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from config.search import trigram_index
+
 
 class AuditLog(models.Model):
     """Append-only record of every write that matters. Rows are never updated or deleted by the
@@ -27,6 +29,11 @@ class AuditLog(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="customers_a_object__f301ee_idx"),
             models.Index(fields=["action"], name="customers_a_action_0e0827_idx"),
+            # The admin's search on PostgreSQL: every searched field has its trigram index.
+            trigram_index("summary", name="audit_summary_trgm"),
+            trigram_index("actor_label", name="audit_actor_label_trgm"),
+            trigram_index("action", name="audit_action_trgm"),
+            trigram_index("object_id", name="audit_object_id_trgm"),
         ]
 
     def save(self, *args, **kwargs):

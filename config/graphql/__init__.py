@@ -3,6 +3,7 @@
 - ``scalars``: one ``JSON`` scalar (objects in, objects out), enum inputs, ``DeleteResult``;
 - ``fields``: timestamps as ISO 8601 strings, optional strings as null when empty, list caps, errors
   named after the GraphQL argument;
+- ``pagination``: ``first`` / ``offset`` / ``search`` on lists that grow with the portfolio;
 - ``prefetch``: selection-driven prefetching, so nested lists resolve without N+1 queries;
 - ``switches``: depth and cost limits, introspection and GraphiQL, from settings or the environment;
 - ``validation``: depth limit and introspection rules;
@@ -25,6 +26,7 @@ from config.graphql.fields import (
     timestamp,
     user_of,
 )
+from config.graphql.pagination import MAX_PAGE_SIZE, page_arguments, paginate, search_text
 from config.graphql.prefetch import (
     Relation,
     load,
@@ -43,6 +45,7 @@ from config.graphql.switches import graphiql_enabled, introspection_allowed
 __all__ = [
     "JSON",
     "MAX_LINK_IDS",
+    "MAX_PAGE_SIZE",
     "MAX_TASK_IDS",
     "MAX_TELEMETRY_VALUES",
     "DeleteResult",
@@ -58,12 +61,15 @@ __all__ = [
     "load_many",
     "optimize",
     "optional_string",
+    "page_arguments",
+    "paginate",
     "prefetch_for",
     "register_needs",
     "register_relation",
     "related",
     "related_list",
     "related_object",
+    "search_text",
     "timestamp",
     "user_of",
 ]

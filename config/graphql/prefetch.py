@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 import graphene
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from graphql.execution.values import get_argument_values
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+from config.errors import ValidationFailed
+from config.graphql.pagination import page_arguments, page_bounds
 
 
 @dataclass(eq=False)
@@ -16,12 +20,18 @@ class Relation:
 
     Many-valued relations land in ``to_attr`` as a list, loaded with ``queryset()`` (which carries the
     filter and order the field promises). Single-valued ones (``to_attr`` None) fill Django's own cache.
+    A ``paginated`` relation is a field with ``first`` / ``offset``: each page asked for is prefetched
+    per parent (a sliced prefetch, one query for all parents) into its own attribute.
     """
 
     lookup: str
     type_name: str
     queryset: Callable[[], QuerySet]
     to_attr: str | None = None
+    paginated: bool = False
+
+    def attr_for(self, bounds: tuple[int, int] | None) -> str | None:
+        return self.to_attr if bounds is None else f"{self.to_attr}_{bounds[0]}_{bounds[1]}"
 
 
 # type name -> key -> Relation; type name -> field name -> [(key, pass the field's selection on)]
@@ -62,28 +72,46 @@ def _subfields(info, nodes) -> dict[str, list[FieldNode]]:
     return fields
 
 
+def _node_bounds(info, type_name: str, node: FieldNode) -> tuple[int, int] | None:
+    """The page a paginated field's node asks for; None when its arguments are out of range (the field's
+    own resolver then answers the error, at the field's path)."""
+    parent = info.schema.get_type(type_name)
+    arguments = get_argument_values(parent.fields[node.name.value], node, info.variable_values)
+    try:
+        return page_bounds(arguments.get("first"), arguments.get("offset"))
+    except ValidationFailed:
+        return None
+
+
 def _prefetches(info, type_name: str, nodes) -> list[Prefetch]:
     relations = _RELATIONS.get(type_name, {})
     if not relations:
         return []
-    wanted: dict[str, list[FieldNode]] = {}
+    wanted: dict[tuple[str, tuple[int, int] | None], list[FieldNode]] = {}
     for name, field_nodes in _subfields(info, nodes).items():
         needs = _NEEDS.get(type_name, {}).get(name)
         if needs is None:
-            if name in relations:
-                wanted.setdefault(name, []).extend(field_nodes)
+            relation = relations.get(name)
+            if relation is None:
+                continue
+            for node in field_nodes:
+                bounds = _node_bounds(info, type_name, node) if relation.paginated else None
+                if not relation.paginated or bounds is not None:
+                    wanted.setdefault((name, bounds), []).append(node)
             continue
         for key, pass_selection in needs:
-            wanted.setdefault(key, []).extend(field_nodes if pass_selection else [])
-    return [_prefetch(info, relations[key], child_nodes) for key, child_nodes in wanted.items()]
+            wanted.setdefault((key, None), []).extend(field_nodes if pass_selection else [])
+    return [_prefetch(info, relations[key], child_nodes, bounds) for (key, bounds), child_nodes in wanted.items()]
 
 
-def _prefetch(info, relation: Relation, nodes) -> Prefetch:
+def _prefetch(info, relation: Relation, nodes, bounds: tuple[int, int] | None = None) -> Prefetch:
     queryset = relation.queryset()
     children = _prefetches(info, relation.type_name, nodes)
     if children:
         queryset = queryset.prefetch_related(*children)
-    return Prefetch(relation.lookup, queryset=queryset, to_attr=relation.to_attr)
+    if bounds is not None:
+        queryset = queryset[bounds[0] : bounds[0] + bounds[1]]
+    return Prefetch(relation.lookup, queryset=queryset, to_attr=relation.attr_for(bounds))
 
 
 def prefetch_for(info, type_name: str) -> list[Prefetch]:
@@ -108,24 +136,34 @@ def load_many(queryset: QuerySet, pks: list, info, type_name: str) -> list:
     return [by_pk[pk] for pk in pks if pk in by_pk]
 
 
-def related(obj, info, type_name: str, key: str):
-    """The related object(s) of ``obj`` under ``key``: from the prefetch cache, else loaded now
-    (once, with the prefetches its own selection needs)."""
+def related(obj, info, type_name: str, key: str, bounds: tuple[int, int] | None = None):
+    """The related object(s) of ``obj`` under ``key`` (the page ``bounds`` of a paginated relation): from
+    the prefetch cache, else loaded now (once, with the prefetches its own selection needs)."""
     relation = _RELATIONS[type_name][key]
     if relation.to_attr is None:
         return getattr(obj, relation.lookup, None)
-    if not hasattr(obj, relation.to_attr):
-        prefetch_related_objects([obj], _prefetch(info, relation, info.field_nodes))
-    return getattr(obj, relation.to_attr)
+    attr = relation.attr_for(bounds)
+    if not hasattr(obj, attr):
+        prefetch_related_objects([obj], _prefetch(info, relation, info.field_nodes, bounds))
+    return getattr(obj, attr)
 
 
-def related_list(type_name: str, key: str, of: str, **kwargs) -> graphene.List:
-    """A ``[Type!]!`` field resolved through the relation registered under ``key``."""
+def related_list(type_name: str, key: str, of: str, *, page_of: str | None = None, **kwargs) -> graphene.List:
+    """A ``[Type!]!`` field resolved through the relation registered under ``key``; with ``page_of`` (what
+    the list holds, in words) it takes ``first`` / ``offset``, and the relation must be ``paginated``."""
+    if page_of is None:
 
-    def resolve(obj, info):
-        return related(obj, info, type_name, key)
+        def resolve(obj, info):
+            return related(obj, info, type_name, key)
 
-    return graphene.List(graphene.NonNull(of), required=True, resolver=resolve, **kwargs)
+        return graphene.List(graphene.NonNull(of), required=True, resolver=resolve, **kwargs)
+
+    def resolve_page(obj, info, first=None, offset=None):
+        return related(obj, info, type_name, key, page_bounds(first, offset))
+
+    return graphene.List(
+        graphene.NonNull(of), required=True, resolver=resolve_page, **page_arguments(page_of), **kwargs
+    )
 
 
 def related_object(type_name: str, key: str, of: str, *, required: bool = True, **kwargs) -> graphene.Field:

@@ -109,6 +109,7 @@ VARIABLES = {
     "Evaluate": lambda: {"taskId": _id(_task(MFA_TASK)), "planId": _id(_plan())},
     "CatalogItems": lambda: {"productId": _id(Product.objects.get(name=IDENTITY))},
     "NewProduct": lambda: None,
+    "CustomersPage": lambda: None,
     "DefineTelemetry": lambda: {"taskId": _id(Task.objects.get(product__name=IDENTITY, name=MFA_TASK))},
     "RetireTask": lambda: {"taskId": _id(Task.objects.get(product__name=IDENTITY, name=MFA_TASK))},
 }

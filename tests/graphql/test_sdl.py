@@ -35,11 +35,13 @@ def test_sdl_has_the_contract_shapes():
     sdl = signatures_sdl(schema.graphql_schema)
     for line in [
         "customer(id: ID!): Customer",
-        "customers: [Customer!]!",
+        # Lists that grow with the portfolio add optional first/offset(/search): same shapes, same calls.
+        "customers(first: Int, offset: Int, search: String): [Customer!]!",
         "adoptionPlan(id: ID!): AdoptionPlan",
-        "adoptionPlansForCustomer(customerId: ID!): [AdoptionPlan!]!",
+        "adoptionPlansForCustomer(customerId: ID!, first: Int, offset: Int, search: String): [AdoptionPlan!]!",
         "customerTask(id: ID!): CustomerTask",
-        "customerTasksForPlan(adoptionPlanId: ID!, status: CustomerTaskStatus): [CustomerTask!]!",
+        "customerTasksForPlan(adoptionPlanId: ID!, status: CustomerTaskStatus, first: Int, offset: Int, "
+        "search: String): [CustomerTask!]!",
         "syncPreview(adoptionPlanId: ID!): SyncPreview!",
         "createCustomer(input: CreateCustomerInput!): Customer!",
         "updateCustomer(id: ID!, input: UpdateCustomerInput!): Customer!",
@@ -67,7 +69,8 @@ def test_sdl_has_the_contract_shapes():
         "  value: JSON!",
         "  observedAt: String!",
         "  statusUpdateSource: StatusUpdateSource!",
-        "  history: [TaskStatusChange!]!",
+        "  history(first: Int, offset: Int): [TaskStatusChange!]!",
+        "  values(first: Int, offset: Int): [CustomerTelemetryValue!]!",
         "  telemetryDisagrees: Boolean!",
         "  selectedReleases: [Release!]!",
         "  selectedReleaseIds: [ID!]",
