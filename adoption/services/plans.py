@@ -5,6 +5,7 @@ attributes. The snapshot helpers are shared with sync.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -68,21 +69,35 @@ def snapshot_tasks(
     if not catalog_tasks:
         return []
     created = CustomerTask.objects.bulk_create(
-        [
-            CustomerTask(
-                adoption_plan_id=plan.pk,
-                original_task_id=task.pk,
-                **{name: getattr(task, name) for name in TASK_SNAPSHOT_FIELDS},
-                status=TaskStatus.NOT_STARTED,
-                status_update_source=StatusSource.SYSTEM,
-                # What an evaluation would compute now: no attribute has a value yet, so none is met.
-                telemetry_status=TaskStatus.NOT_STARTED if attributes.get(task.pk) else "",
-                created_at=now,
-                updated_at=now,
-            )
-            for task in catalog_tasks
-        ]
+        [customer_task_snapshot(task, plan.pk, now, attributes=attributes) for task in catalog_tasks]
     )
+    write_snapshot_children(
+        created, outcome_links=outcome_links, release_links=release_links, attributes=attributes, now=now
+    )
+    return created
+
+
+def customer_task_snapshot(task: Task, plan_id: int, now, *, attributes) -> CustomerTask:
+    """The unsaved copy of one catalog task in a plan, as it starts (``attributes``: the catalog
+    attributes by catalog task id)."""
+    return CustomerTask(
+        adoption_plan_id=plan_id,
+        original_task_id=task.pk,
+        **{name: getattr(task, name) for name in TASK_SNAPSHOT_FIELDS},
+        status=TaskStatus.NOT_STARTED,
+        status_update_source=StatusSource.SYSTEM,
+        # What an evaluation would compute now: no attribute has a value yet, so none is met.
+        telemetry_status=TaskStatus.NOT_STARTED if attributes.get(task.pk) else "",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def write_snapshot_children(
+    created: list[CustomerTask], *, outcome_links, release_links, attributes, now, batch_size: int | None = None
+) -> None:
+    """The outcome and release links and the attribute copies of saved customer tasks: 3 inserts (more
+    with ``batch_size``, for many plans at once)."""
     outcome_rows, release_rows, attribute_rows = [], [], []
     for customer_task in created:
         task_id = customer_task.original_task_id
@@ -95,10 +110,9 @@ def snapshot_tasks(
             for pk in sorted(release_links.get(task_id, ()))
         ]
         attribute_rows += [attribute_snapshot(a, customer_task.pk, now) for a in attributes.get(task_id, ())]
-    CustomerTaskOutcome.objects.bulk_create(outcome_rows)
-    CustomerTaskRelease.objects.bulk_create(release_rows)
-    CustomerTelemetryAttribute.objects.bulk_create(attribute_rows)
-    return created
+    CustomerTaskOutcome.objects.bulk_create(outcome_rows, batch_size=batch_size)
+    CustomerTaskRelease.objects.bulk_create(release_rows, batch_size=batch_size)
+    CustomerTelemetryAttribute.objects.bulk_create(attribute_rows, batch_size=batch_size)
 
 
 def set_plan_selection(plan: AdoptionPlan, outcome_ids: list[int], release_ids: list[int]) -> None:
@@ -106,31 +120,59 @@ def set_plan_selection(plan: AdoptionPlan, outcome_ids: list[int], release_ids: 
     plan.selected_releases.set(release_ids)
 
 
+@dataclass
+class PlanContents:
+    """What a new plan of an assignment copies: its eligible catalog tasks, their active links and
+    attributes, and the totals it starts with. The same for every assignment with the same product and
+    entitlements, so bulk creation reads it once."""
+
+    catalog_tasks: list[Task]
+    outcome_links: dict[int, set[int]]
+    release_links: dict[int, set[int]]
+    attributes: dict[int, list[TelemetryAttribute]]
+
+    @property
+    def total_weight(self):
+        # Every new task starts NOT_STARTED, so the totals are known before anything is written.
+        return round2(sum((to_decimal(t.weight) for t in self.catalog_tasks), to_decimal(0)))
+
+
+def plan_contents(customer_product: CustomerProduct, outcome_ids, release_ids) -> PlanContents:
+    eligible = eligible_for(customer_product, outcome_ids, release_ids)
+    in_plan = Q(task_id__in=eligible.values("pk"))
+    return PlanContents(
+        catalog_tasks=list(eligible),
+        outcome_links=catalog_links_by_task(Task.outcomes.through, "outcome", in_plan),
+        release_links=catalog_links_by_task(Task.releases.through, "release", in_plan),
+        attributes=catalog_attributes_by_task(Q(task__in=eligible.values("pk"))),
+    )
+
+
+def plan_row(customer_product: CustomerProduct, contents: PlanContents, now) -> AdoptionPlan:
+    """The unsaved plan row of an assignment, with its starting totals."""
+    return AdoptionPlan(
+        customer_product=customer_product,
+        product_id=customer_product.product_id,
+        product_name=customer_product.product.name,
+        license_level=customer_product.license_level,
+        total_tasks=len(contents.catalog_tasks),
+        completed_tasks=0,
+        total_weight=contents.total_weight,
+        completed_weight=0,
+        progress_percentage=0,
+        last_synced_at=now,
+    )
+
+
 def plan_create(*, customer_product: CustomerProduct, now) -> tuple[AdoptionPlan, list[CustomerTask]]:
     outcome_ids, release_ids = selected_ids(customer_product)
-    eligible = eligible_for(customer_product, outcome_ids, release_ids)
-    catalog_tasks = list(eligible)
-    in_plan = Q(task_id__in=eligible.values("pk"))
-    outcome_links = catalog_links_by_task(Task.outcomes.through, "outcome", in_plan)
-    release_links = catalog_links_by_task(Task.releases.through, "release", in_plan)
-    attributes = catalog_attributes_by_task(Q(task__in=eligible.values("pk")))
-
-    # Every new task starts NOT_STARTED, so the totals are known before anything is written.
-    total_weight = round2(sum((to_decimal(t.weight) for t in catalog_tasks), to_decimal(0)))
+    contents = plan_contents(customer_product, outcome_ids, release_ids)
+    catalog_tasks = contents.catalog_tasks
+    outcome_links, release_links, attributes = contents.outcome_links, contents.release_links, contents.attributes
     try:
         with transaction.atomic():
-            plan = AdoptionPlan.objects.create(
-                customer_product=customer_product,
-                product_id=customer_product.product_id,
-                product_name=customer_product.product.name,
-                license_level=customer_product.license_level,
-                total_tasks=len(catalog_tasks),
-                completed_tasks=0,
-                total_weight=total_weight,
-                completed_weight=0,
-                progress_percentage=0,
-                last_synced_at=now,
-            )
+            plan = plan_row(customer_product, contents, now)
+            plan.save(force_insert=True)
     except IntegrityError:
         raise Conflict("this product assignment already has an adoption plan", field="customerProductId") from None
     AdoptionPlan.selected_outcomes.through.objects.bulk_create(

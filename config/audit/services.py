@@ -11,6 +11,34 @@ def actor_label_of(actor) -> str:
     return getattr(actor, "get_username", lambda: str(actor))()
 
 
+def audit_entry(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id="",
+    customer_id=None,
+    summary: str = "",
+    details: dict | None = None,
+) -> AuditLog:
+    """The unsaved entry `audit_record` writes (bulk writers save many at once)."""
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name
+        object_id = object_id or obj.pk
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditLog(
+        actor=user,
+        actor_label=actor_label_of(actor)[:150],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        customer_id=customer_id,
+        summary=summary[:300],
+        details=details or {},
+    )
+
+
 def audit_record(
     *,
     actor,
@@ -23,17 +51,15 @@ def audit_record(
     details: dict | None = None,
 ) -> AuditLog:
     """Record who did what. `actor` is a user, a label ('telemetry', 'api-key:ab12') or None."""
-    if obj is not None:
-        object_type = object_type or obj._meta.model_name
-        object_id = object_id or obj.pk
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditLog.objects.create(
-        actor=user,
-        actor_label=actor_label_of(actor)[:150],
+    entry = audit_entry(
+        actor=actor,
         action=action,
+        obj=obj,
         object_type=object_type,
-        object_id=str(object_id or ""),
+        object_id=object_id,
         customer_id=customer_id,
-        summary=summary[:300],
-        details=details or {},
+        summary=summary,
+        details=details,
     )
+    entry.save(force_insert=True)
+    return entry
