@@ -66,6 +66,7 @@ lint: install-dev
 screenshots: install-dev
 	UPDATE_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser -q
 
+## Benchmarks in a throwaway database (PostgreSQL when DATABASE_URL or BENCH_DATABASE_URL names one, else SQLite); BENCH_ARGS=--quick for a short run, --only NAME for one scenario, --list for the names. Results also in bench/results.json.
 bench: install-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
 

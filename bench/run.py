@@ -1,23 +1,31 @@
 #!/usr/bin/env python
-"""Benchmarks of the hot paths, against a throwaway database (strategy 12.1, SPEC 10 "Benchmarks").
+"""Benchmarks of the hot paths and of large portfolios, against a throwaway database.
 
-    python bench/run.py            # full run, about 30 s on 2 cores
-    python bench/run.py --quick    # smaller plans, fewer repetitions (about 5 s)
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/run.py
+    python bench/run.py                      # full run (a few minutes on 2 cores)
+    python bench/run.py --quick              # smaller plans and portfolio, fewer repetitions
+    python bench/run.py --only graphql-whole-plan --only portfolio-pages
+    python bench/run.py --list               # the scenarios, in the order they run
+    python bench/run.py --json out.json      # results as JSON (default: bench/results.json)
 
-Without BENCH_DATABASE_URL the run uses a new SQLite file in a temporary folder. With it, the script
-connects to that server, creates a database ``bench_<pid>``, runs there and drops it afterwards; the
-database named in the URL is only used to issue CREATE/DROP DATABASE. Nothing is written to the
-project folder, and the settings' DATABASE_URL is ignored.
+Which database: ``BENCH_DATABASE_URL`` if set, else ``DATABASE_URL`` when it is a postgres:// URL,
+else a new SQLite file in a temporary folder. On PostgreSQL the script connects to that server,
+creates a database ``bench_<pid>``, runs there and drops it afterwards (the database named in the URL
+is only used to issue CREATE/DROP DATABASE). Data is ANALYZEd after it is built (statistics for the
+planner, as autovacuum would eventually provide).
 
 Everything goes through the real code: catalog services (or bulk_create for big catalogs), the plan,
-status and telemetry services, and GraphQL over ``/graphql/`` with the Django test client and a
-logged-in superuser. Each benchmark runs once to warm up, once under CaptureQueriesContext (the
-query count), then ``reps`` timed runs (median and max). Raw-SQL baselines (SPEC 10): a write is
-the same rows written with the driver's ``executemany`` (psycopg or sqlite3), a read the same SELECTs
-plus ``json.dumps`` of the rows; the table ends with the ratios.
+status and telemetry services, the bulk portfolio generator, pages, the admin and GraphQL over HTTP
+with the Django test client and a logged-in superuser. Each measurement runs once to warm up, once
+under CaptureQueriesContext (the query count), then ``reps`` timed runs (median and max).
 
-Exit status 1 when an absolute target fails (the ratios have no target).
+Targets: an absolute time that every timed run must beat (the slowest run decides) and, where a
+scenario has one, a ratio to its raw-SQL baseline (a write: the driver's ``executemany`` of the same
+rows; a read: the same SELECTs plus ``json.dumps`` of the rows), compared on medians. A scenario
+without a target reports "info". EXPLAIN checks confirm that searches use their indexes. The run
+exits with status 1 when any target or check fails.
+
+Scenarios are plain functions registered with ``@scenario(name)``; shared data (catalogs, plans, the
+generated portfolio) is built on first use by ``Bench.shared``, so any subset can run alone.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import gc
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -35,12 +44,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JSON = ROOT / "bench" / "results.json"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,11 +58,20 @@ ROOT = Path(__file__).resolve().parent.parent
 # ---------------------------------------------------------------------------------------------
 
 
+def server_url() -> str:
+    """The PostgreSQL server to run on, or "" for SQLite: BENCH_DATABASE_URL wins over DATABASE_URL."""
+    explicit = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    if explicit:
+        return explicit
+    configured = os.environ.get("DATABASE_URL", "").strip()
+    return configured if configured.split(":", 1)[0] in ("postgres", "postgresql") else ""
+
+
 @contextmanager
 def throwaway_database():
     """Yield (DATABASE_URL for Django, raw connect function) and remove the database afterwards."""
-    server_url = os.environ.get("BENCH_DATABASE_URL", "").strip()
-    if not server_url:
+    url = server_url()
+    if not url:
         folder = tempfile.mkdtemp(prefix="adoption-bench-")
         path = os.path.join(folder, "bench.sqlite3")
         try:
@@ -69,12 +88,12 @@ def throwaway_database():
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(server_url)
+    parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
         raise SystemExit(f"BENCH_DATABASE_URL must be a postgres:// URL, got scheme {parts.scheme!r}")
     name = f"bench_{os.getpid()}"
     bench_url = urlunsplit(parts._replace(path="/" + name))
-    admin = psycopg.connect(server_url, autocommit=True)
+    admin = psycopg.connect(url, autocommit=True)
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
@@ -90,7 +109,7 @@ def throwaway_database():
 
 
 # ---------------------------------------------------------------------------------------------
-# Measuring and reporting
+# Results and reporting
 # ---------------------------------------------------------------------------------------------
 
 
@@ -101,19 +120,114 @@ class Result:
     times_ms: list[float]
     queries: int | None = None
     target_ms: float | None = None
+    raw_ms: float | None = None  # median of the raw-SQL baseline, where the scenario has one
+    max_ratio: float | None = None  # target on median / raw median
+    check: bool | None = None  # a yes/no check (EXPLAIN uses the index) instead of a time
+    note: str = ""
 
     @property
     def median(self) -> float:
-        return statistics.median(self.times_ms)
+        return statistics.median(self.times_ms) if self.times_ms else 0.0
 
     @property
     def worst(self) -> float:
-        return max(self.times_ms)
+        return max(self.times_ms) if self.times_ms else 0.0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.median / self.raw_ms if self.raw_ms else None
+
+    @property
+    def has_target(self) -> bool:
+        return self.target_ms is not None or self.max_ratio is not None or self.check is not None
 
     @property
     def passed(self) -> bool | None:
-        # The target holds for every run, so the slowest one decides.
-        return None if self.target_ms is None else self.worst < self.target_ms
+        """None without a target; else every target holds (the slowest run decides the time)."""
+        if not self.has_target:
+            return None
+        holds = True
+        if self.target_ms is not None:
+            holds &= self.worst < self.target_ms
+        if self.max_ratio is not None:
+            holds &= self.ratio is not None and self.ratio <= self.max_ratio
+        if self.check is not None:
+            holds &= self.check
+        return holds
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "info"}[self.passed]
+
+    def target_text(self) -> str:
+        parts = []
+        if self.target_ms is not None:
+            parts.append(f"< {self.target_ms:,.0f} ms")
+        if self.max_ratio is not None:
+            parts.append(f"<= {self.max_ratio:g}x raw")
+        if self.check is not None:
+            parts.append("check")
+        return ", ".join(parts) or "-"
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "median_ms": round(self.median, 2),
+            "max_ms": round(self.worst, 2),
+            "runs": len(self.times_ms),
+            "queries": self.queries,
+            "target_ms": self.target_ms,
+            "raw_median_ms": None if self.raw_ms is None else round(self.raw_ms, 2),
+            "ratio": None if self.ratio is None else round(self.ratio, 2),
+            "max_ratio": self.max_ratio,
+            "check": self.check,
+            "note": self.note,
+            "result": self.verdict,
+        }
+
+
+def print_table(results: list[Result]) -> None:
+    headers = ("benchmark", "size", "median ms", "max ms", "queries", "raw ms", "ratio", "target", "result")
+    rows = [
+        (
+            r.name,
+            r.size,
+            f"{r.median:,.1f}" if r.times_ms else "-",
+            f"{r.worst:,.1f}" if r.times_ms else "-",
+            "-" if r.queries is None else str(r.queries),
+            "-" if r.raw_ms is None else f"{r.raw_ms:,.1f}",
+            "-" if r.ratio is None else f"{r.ratio:.1f}x",
+            r.target_text(),
+            r.verdict,
+        )
+        for r in results
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    right = {2, 3, 4, 5, 6}
+
+    def line(cells):
+        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(padded).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+    notes = [(r.name, r.note) for r in results if r.note]
+    if notes:
+        print()
+        for name, note in notes:
+            print(f"  {name.strip()}: {note}")
+
+
+def progress(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------
 
 
 def measure(run: Callable, *, reps: int, prepare: Callable | None = None) -> tuple[list[float], int, list[str]]:
@@ -156,39 +270,6 @@ def time_only(run: Callable, *, reps: int, prepare: Callable | None = None) -> l
         run(value)
         times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def print_table(results: list[Result]) -> None:
-    headers = ("benchmark", "size", "median ms", "max ms", "queries", "target", "result")
-    rows = []
-    for r in results:
-        verdict = {True: "PASS", False: "FAIL", None: "-"}[r.passed]
-        rows.append(
-            (
-                r.name,
-                r.size,
-                f"{r.median:,.1f}",
-                f"{r.worst:,.1f}",
-                "-" if r.queries is None else str(r.queries),
-                "-" if r.target_ms is None else f"< {r.target_ms:,.0f} ms",
-                verdict,
-            )
-        )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    right = {2, 3, 4}
-
-    def line(cells):
-        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-        return "  ".join(padded)
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
-def progress(message: str) -> None:
-    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -451,7 +532,7 @@ def graphql(client, query: str, variables: dict | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# The benchmarks
+# The run: sizes, shared data, the scenario registry
 # ---------------------------------------------------------------------------------------------
 
 
@@ -462,76 +543,169 @@ class Sizes:
     graphql_plan: int
     ingest_tasks: int  # the ingest sends one value per attribute (2 per task)
     customers: int  # extra customers with 2 plans each for the customers/progress query
+    portfolio: int  # customers of the generated portfolio, 2 plans each
+    reevaluation_sample: int  # plans the daily re-evaluation runs on
     reps_small: int
     reps_large: int
 
 
 FULL = Sizes(
-    small_plan=50, large_plan=1000, graphql_plan=300, ingest_tasks=500, customers=40, reps_small=9, reps_large=5
+    small_plan=50,
+    large_plan=1000,
+    graphql_plan=300,
+    ingest_tasks=500,
+    customers=40,
+    portfolio=10_000,
+    reevaluation_sample=1_000,
+    reps_small=9,
+    reps_large=5,
 )
 QUICK = Sizes(
-    small_plan=50, large_plan=300, graphql_plan=100, ingest_tasks=150, customers=10, reps_small=3, reps_large=2
+    small_plan=50,
+    large_plan=300,
+    graphql_plan=100,
+    ingest_tasks=150,
+    customers=10,
+    portfolio=1_000,
+    reevaluation_sample=200,
+    reps_small=3,
+    reps_large=2,
 )
 
 
-def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[str, float, float]]]:
-    from django.contrib.auth import get_user_model
+@dataclass
+class Bench:
+    sizes: Sizes
+    quick: bool
+    raw: RawSQL
+    vendor: str
+    results: list[Result] = field(default_factory=list)
+    _shared: dict = field(default_factory=dict)
+
+    def add(self, result: Result) -> Result:
+        self.results.append(result)
+        return result
+
+    def shared(self, key: str, build: Callable[[], object]):
+        """Data several scenarios use, built by the first one that needs it."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
+
+    @property
+    def admin(self):
+        def build():
+            from django.contrib.auth import get_user_model
+
+            return get_user_model().objects.create_superuser(
+                username="bench-admin", email="bench@example.com", password=None
+            )
+
+        return self.shared("admin", build)
+
+    @property
+    def client(self):
+        def build():
+            from django.test import Client
+
+            client = Client()
+            client.force_login(self.admin)
+            return client
+
+        return self.shared("client", build)
+
+    @property
+    def customers(self) -> Customers:
+        return self.shared("customers", lambda: Customers(self.admin))
+
+    def analyze(self) -> None:
+        """Planner statistics for the data just built (autovacuum may be off, and is slow to notice)."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def raw_baseline(self, statements: list[str], reps: int) -> float:
+        """Median ms of the same SELECTs through the driver plus json.dumps of the rows."""
+        selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        return statistics.median(time_only(lambda i: raw_read(self.raw, selects), reps=reps))
+
+
+SCENARIOS: dict[str, Callable[[Bench], None]] = {}
+
+
+def scenario(name: str):
+    """Register a scenario under ``name`` (for --only); scenarios run in registration order."""
+
+    def register(function: Callable[[Bench], None]):
+        if name in SCENARIOS:
+            raise ValueError(f"scenario {name!r} registered twice")
+        SCENARIOS[name] = function
+        return function
+
+    return register
+
+
+# -- shared data ------------------------------------------------------------------------------
+
+
+def catalogs(bench: Bench) -> dict:
+    def build():
+        sizes = bench.sizes
+        progress(f"catalog of {sizes.small_plan} tasks through the catalog services")
+        small = build_catalog_with_services(bench.admin, "Bench Small", sizes.small_plan)
+        progress(f"catalogs of {sizes.large_plan} and {sizes.graphql_plan} tasks with bulk_create")
+        return {
+            "small": small,
+            "large": build_catalog_in_bulk("Bench Large", sizes.large_plan),
+            "read": build_catalog_in_bulk("Bench Read", sizes.graphql_plan),
+            "second": build_catalog_in_bulk("Bench Second", 20),
+        }
+
+    return bench.shared("catalogs", build)
+
+
+def large_plans(bench: Bench) -> list:
+    """Two plans of the large catalog, made through the service (status change and ingestion use them)."""
+
+    def build():
+        product = catalogs(bench)["large"]
+        return [assign(bench.admin, bench.customers.new(), product).adoption_plan for _ in range(2)]
+
+    return bench.shared("large_plans", build)
+
+
+# -- plan creation ------------------------------------------------------------------------------
+
+
+@scenario("plan-creation")
+def plan_creation(bench: Bench) -> None:
     from django.db import connection
-    from django.test import Client
     from django.utils import timezone
 
-    from adoption.models import AdoptionPlan, CustomerTask
-    from adoption.services import customer_task_update_status, customer_tasks_bulk_update_status, plan_recompute_totals
+    from adoption.models import AdoptionPlan
     from customers.models import CustomerProduct
-    from telemetry.evaluation import evaluate_customer_tasks
     from telemetry.models import CustomerTelemetryAttribute
-    from telemetry.services import telemetry_ingest
 
-    results: list[Result] = []
-    ratios: list[tuple[str, float, float]] = []
-    admin = get_user_model().objects.create_superuser(username="bench-admin", email="bench@example.com", password=None)
-    customers = Customers(admin)
+    sizes, admin, customers = bench.sizes, bench.admin, bench.customers
+    small, large = catalogs(bench)["small"], catalogs(bench)["large"]
+    service_plans = []
 
-    # -- catalogs ---------------------------------------------------------------------------------
-    progress(f"catalog of {sizes.small_plan} tasks through the catalog services")
-    small = build_catalog_with_services(admin, "Bench Small", sizes.small_plan)
-    progress(f"catalogs of {sizes.large_plan} and {sizes.graphql_plan} tasks with bulk_create")
-    large = build_catalog_in_bulk("Bench Large", sizes.large_plan)
-    read_product = build_catalog_in_bulk("Bench Read", sizes.graphql_plan)
-    second = build_catalog_in_bulk("Bench Second", 20)
-
-    # -- (1) plan creation ------------------------------------------------------------------------
-    large_plans: list[AdoptionPlan] = []
-
-    def create_plan(product, keep=None):
+    def create_plan(product):
         def run(customer):
-            assignment = assign(admin, customer, product)
-            if keep is not None:
-                keep.append(assignment.adoption_plan)
+            service_plans.append(assign(admin, customer, product).adoption_plan)
 
         return run
 
-    progress(f"plan creation, {sizes.small_plan} tasks")
-    times, queries, _ = measure(create_plan(small), reps=sizes.reps_small, prepare=lambda i: customers.new())
-    results.append(
-        Result("plan creation (customer_product_assign)", f"{sizes.small_plan} tasks", times, queries, target_ms=2000)
-    )
-    progress(f"plan creation, {sizes.large_plan} tasks")
-    times, queries, _ = measure(
-        create_plan(large, large_plans), reps=sizes.reps_large, prepare=lambda i: customers.new()
-    )
-    django_large = Result("plan creation (customer_product_assign)", f"{sizes.large_plan} tasks", times, queries)
-    results.append(django_large)
-
-    progress("raw SQL plan creation baseline")
-    level = 3
-
     def raw_prepare(product):
         def prepare(i):
-            customer = customers.new()
             now = timezone.now()
             return CustomerProduct.objects.create(
-                customer=customer, product=product, license_level=level, purchased_at=now, entitlements_changed_at=now
+                customer=customers.new(),
+                product=product,
+                license_level=3,
+                purchased_at=now,
+                entitlements_changed_at=now,
             )
 
         return prepare
@@ -539,23 +713,33 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
     def raw_create(product):
         def run(cp):
             raw_plan_create(
-                raw,
+                bench.raw,
                 customer_product_id=cp.pk,
                 product_id=product.pk,
                 product_name=product.name,
-                level=level,
+                level=3,
                 now=connection.ops.adapt_datetimefield_value(timezone.now()),
             )
 
         return run
 
-    for product, size, reps, django_result in (
-        (small, sizes.small_plan, sizes.reps_small, results[0]),
-        (large, sizes.large_plan, sizes.reps_large, django_large),
+    for product, size, reps, target in (
+        (small, sizes.small_plan, sizes.reps_small, 2000),
+        (large, sizes.large_plan, sizes.reps_large, None),
     ):
-        times = time_only(raw_create(product), reps=reps, prepare=raw_prepare(product))
-        results.append(Result("  raw SQL baseline: executemany of the same rows", f"{size} tasks", times, queries=None))
-        ratios.append((f"plan creation, {size} tasks", django_result.median, statistics.median(times)))
+        progress(f"plan creation, {size} tasks")
+        times, queries, _ = measure(create_plan(product), reps=reps, prepare=lambda i: customers.new())
+        raw_times = time_only(raw_create(product), reps=reps, prepare=raw_prepare(product))
+        bench.add(
+            Result(
+                "plan creation (customer_product_assign)",
+                f"{size} tasks",
+                times,
+                queries,
+                target_ms=target,
+                raw_ms=statistics.median(raw_times),
+            )
+        )
 
     # The baseline must write what the service writes: same tasks, weight and attribute copies.
     def shape(plan):
@@ -564,20 +748,28 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         return plan.tasks.count(), plan.total_weight, copies
 
     raw_plan = AdoptionPlan.objects.filter(product=large).order_by("-pk").first()
-    if shape(raw_plan) != shape(large_plans[0]):
-        raise RuntimeError(f"the raw-SQL baseline wrote {shape(raw_plan)}, the service {shape(large_plans[0])}")
+    if shape(raw_plan) != shape(service_plans[-1]):
+        raise RuntimeError(f"the raw-SQL baseline wrote {shape(raw_plan)}, the service {shape(service_plans[-1])}")
 
-    # -- (2) manual status change on a large plan -------------------------------------------------
-    status_plan, ingest_plan = large_plans[0], large_plans[1]
+
+# -- status and progress ------------------------------------------------------------------------
+
+
+@scenario("status-change")
+def status_change(bench: Bench) -> None:
+    from adoption.services import customer_task_update_status, plan_recompute_totals
+
+    sizes = bench.sizes
+    plan = large_plans(bench)[0]
     progress(f"manual status change on a {sizes.large_plan}-task plan")
-    status_tasks = list(status_plan.tasks.order_by("pk")[: sizes.reps_small + 2])
+    tasks = list(plan.tasks.order_by("pk")[: sizes.reps_small + 2])
     statuses = ("DONE", "IN_PROGRESS", "NOT_APPLICABLE")
 
     def change_status(i):
-        customer_task_update_status(actor=admin, task=status_tasks[i], status=statuses[i % 3], notes="bench")
+        customer_task_update_status(actor=bench.admin, task=tasks[i], status=statuses[i % 3], notes="bench")
 
     times, queries, _ = measure(change_status, reps=sizes.reps_small)
-    results.append(
+    bench.add(
         Result(
             "status change (customer_task_update_status)",
             f"{sizes.large_plan}-task plan",
@@ -586,10 +778,9 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
             target_ms=200,
         )
     )
-
     progress("progress recomputation")
-    times, queries, _ = measure(lambda i: plan_recompute_totals(plan_ids=[status_plan.pk]), reps=sizes.reps_small)
-    results.append(
+    times, queries, _ = measure(lambda i: plan_recompute_totals(plan_ids=[plan.pk]), reps=sizes.reps_small)
+    bench.add(
         Result(
             "progress calculation (plan_recompute_totals)",
             f"{sizes.large_plan}-task plan",
@@ -599,12 +790,21 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         )
     )
 
-    # -- (3) telemetry ------------------------------------------------------------------------------
+
+# -- telemetry ------------------------------------------------------------------------------------
+
+
+@scenario("telemetry")
+def telemetry(bench: Bench) -> None:
+    from telemetry.evaluation import evaluate_customer_tasks
+    from telemetry.models import CustomerTelemetryAttribute
+    from telemetry.services import telemetry_ingest
+
+    sizes = bench.sizes
+    plan = large_plans(bench)[1]
     progress(f"telemetry_ingest of {sizes.ingest_tasks * 2} values over {sizes.ingest_tasks} tasks")
-    attributes = list(
-        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=ingest_plan).order_by(
-            "customer_task__sequence_number", "customer_task_id", "order"
-        )
+    attributes = CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan).order_by(
+        "customer_task__sequence_number", "customer_task_id", "order"
     )
     by_task: dict[int, list] = {}
     for attribute in attributes:
@@ -625,7 +825,7 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
     def ingest(tasks, tag):
         def run(i):
             result = telemetry_ingest(
-                actor=admin, items=items_for(tasks, i), batch_id=f"bench-{tag}-{i}", channel="api"
+                actor=bench.admin, items=items_for(tasks, i), batch_id=f"bench-{tag}-{i}", channel="api"
             )
             if len(result.status_changes) != len(tasks):
                 raise RuntimeError(f"expected {len(tasks)} status changes, got {len(result.status_changes)}")
@@ -633,114 +833,340 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
         return run
 
     times, queries, _ = measure(ingest(ingest_task_ids, "bulk"), reps=sizes.reps_large)
-    results.append(
-        Result(
-            "telemetry_ingest + evaluation",
-            f"{len(ingest_task_ids) * 2} values/{len(ingest_task_ids)} tasks",
-            times,
-            queries,
-        )
-    )
+    size = f"{len(ingest_task_ids) * 2} values/{len(ingest_task_ids)} tasks"
+    bench.add(Result("telemetry_ingest + evaluation", size, times, queries))
     per_task = [t / len(ingest_task_ids) for t in times]
-    results.append(Result("  evaluation cost per task (ingest / tasks)", "1 task", per_task, None, target_ms=500))
+    bench.add(Result("  evaluation cost per task (ingest / tasks)", "1 task", per_task, None, target_ms=500))
 
     progress("telemetry_ingest for one task")
     one_task = task_ids[-1]
     times, queries, _ = measure(ingest([one_task], "one"), reps=sizes.reps_small)
-    results.append(Result("telemetry_ingest + evaluation", "2 values/1 task", times, queries, target_ms=500))
+    bench.add(Result("telemetry_ingest + evaluation", "2 values/1 task", times, queries, target_ms=500))
 
     progress("evaluate_customer_tasks")
     times, queries, _ = measure(lambda i: evaluate_customer_tasks(task_ids=[one_task]), reps=sizes.reps_small)
-    results.append(Result("evaluate_customer_tasks", "1 task", times, queries, target_ms=500))
+    bench.add(Result("evaluate_customer_tasks", "1 task", times, queries, target_ms=500))
     times, queries, _ = measure(lambda i: evaluate_customer_tasks(task_ids=task_ids), reps=sizes.reps_large)
-    results.append(Result("evaluate_customer_tasks (whole plan)", f"{len(task_ids)} tasks", times, queries))
+    bench.add(Result("evaluate_customer_tasks (whole plan)", f"{len(task_ids)} tasks", times, queries))
 
-    # -- (4) GraphQL reads ------------------------------------------------------------------------
-    progress(f"data for GraphQL: a {sizes.graphql_plan}-task plan with values, {sizes.customers} customers")
-    read_plan = assign(admin, customers.new(), read_product).adoption_plan
-    read_attributes = list(
-        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=read_plan).order_by("pk")
-    )
-    # Every attribute gets a value that misses, then every second one a later value that meets its
-    # criterion: half the attributes have two values (latestValue must choose), tasks are IN_PROGRESS.
-    for n, (chosen, met) in enumerate(((read_attributes, False), (read_attributes[1::2], True))):
-        telemetry_ingest(
-            actor=admin,
-            batch_id=f"bench-read-{n}",
-            items=[
-                {"customerAttributeId": str(a.pk), "value": (50 if met else 1) if a.data_type == "NUMBER" else met}
-                for a in chosen
-            ],
-        )
-    read_task_ids = list(
-        CustomerTask.objects.filter(adoption_plan=read_plan).order_by("pk").values_list("pk", flat=True)
-    )
-    customer_tasks_bulk_update_status(actor=admin, plan=read_plan, task_ids=read_task_ids[::3], status="DONE")
-    for _ in range(sizes.customers):
-        customer = customers.new()
-        assign(admin, customer, small)
-        assign(admin, customer, second)
-    client = Client()
-    client.force_login(admin)
 
+# -- GraphQL reads --------------------------------------------------------------------------------
+
+
+def read_plan(bench: Bench):
+    """A plan of the GraphQL catalog with values (half the attributes twice) and a third of it DONE."""
+
+    def build():
+        from adoption.models import CustomerTask
+        from adoption.services import customer_tasks_bulk_update_status
+        from telemetry.models import CustomerTelemetryAttribute
+        from telemetry.services import telemetry_ingest
+
+        progress(f"a {bench.sizes.graphql_plan}-task plan with values for GraphQL")
+        plan = assign(bench.admin, bench.customers.new(), catalogs(bench)["read"]).adoption_plan
+        attributes = list(CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan).order_by("pk"))
+        for n, (chosen, met) in enumerate(((attributes, False), (attributes[1::2], True))):
+            telemetry_ingest(
+                actor=bench.admin,
+                batch_id=f"bench-read-{n}",
+                items=[
+                    {"customerAttributeId": str(a.pk), "value": (50 if met else 1) if a.data_type == "NUMBER" else met}
+                    for a in chosen
+                ],
+            )
+        task_ids = list(CustomerTask.objects.filter(adoption_plan=plan).order_by("pk").values_list("pk", flat=True))
+        customer_tasks_bulk_update_status(actor=bench.admin, plan=plan, task_ids=task_ids[::3], status="DONE")
+        bench.analyze()
+        return plan
+
+    return bench.shared("read_plan", build)
+
+
+@scenario("graphql-whole-plan")
+def graphql_whole_plan(bench: Bench) -> None:
+    sizes, plan = bench.sizes, read_plan(bench)
     progress("GraphQL whole-plan query")
 
     def whole_plan(i):
-        data = graphql(client, WHOLE_PLAN, {"id": str(read_plan.pk)})
+        data = graphql(bench.client, WHOLE_PLAN, {"id": str(plan.pk)})
         if len(data["adoptionPlan"]["tasks"]) != sizes.graphql_plan:
             raise RuntimeError("the whole-plan query did not return every task")
 
     times, queries, statements = measure(whole_plan, reps=sizes.reps_small)
-    plan_result = Result(
-        "GraphQL adoptionPlan (tasks, attributes, latestValue, ...)",
-        f"{sizes.graphql_plan} tasks",
-        times,
-        queries,
-        target_ms=200,
-    )
-    results.append(plan_result)
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    times = time_only(lambda i: raw_read(raw, selects), reps=sizes.reps_small)
-    results.append(
+    bench.add(
         Result(
-            f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
+            "GraphQL adoptionPlan (tasks, attributes, latestValue, ...)",
             f"{sizes.graphql_plan} tasks",
             times,
-            len(selects),
+            queries,
+            target_ms=150,
+            raw_ms=bench.raw_baseline(statements, sizes.reps_small),
+            max_ratio=3,
         )
     )
-    ratios.append((f"GraphQL whole plan, {sizes.graphql_plan} tasks", plan_result.median, statistics.median(times)))
 
-    progress("GraphQL customers/progress query")
-    customer_count = customers.count
+
+@scenario("graphql-customers")
+def graphql_customers(bench: Bench) -> None:
+    from adoption.models import AdoptionPlan
+    from customers.models import Customer
+
+    sizes = bench.sizes
+    small, second = catalogs(bench)["small"], catalogs(bench)["second"]
+    progress(f"{sizes.customers} customers with 2 plans each")
+    for _ in range(sizes.customers):
+        customer = bench.customers.new()
+        assign(bench.admin, customer, small)
+        assign(bench.admin, customer, second)
+    bench.analyze()
+    count = Customer.objects.count()
 
     def customers_progress(i):
-        data = graphql(client, CUSTOMERS_PROGRESS)
-        if len(data["customers"]) != customer_count:
+        data = graphql(bench.client, CUSTOMERS_PROGRESS)
+        if len(data["customers"]) != count:
             raise RuntimeError("the customers query did not return every customer")
 
     times, queries, statements = measure(customers_progress, reps=sizes.reps_small)
-    plans = AdoptionPlan.objects.count()
-    list_result = Result(
-        "GraphQL customers { products { adoptionPlan { progress } } }",
-        f"{customer_count} customers/{plans} plans",
-        times,
-        queries,
-        target_ms=200,
-    )
-    results.append(list_result)
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    times = time_only(lambda i: raw_read(raw, selects), reps=sizes.reps_small)
-    results.append(
+    bench.add(
         Result(
-            f"  raw SQL baseline: the same {len(selects)} SELECTs + json.dumps",
-            f"{customer_count} customers",
+            "GraphQL customers { products { adoptionPlan { progress } } }",
+            f"{count} customers/{AdoptionPlan.objects.count()} plans",
             times,
-            len(selects),
+            queries,
+            target_ms=200,
+            raw_ms=bench.raw_baseline(statements, sizes.reps_small),
         )
     )
-    ratios.append((f"GraphQL customers, {customer_count} customers", list_result.median, statistics.median(times)))
-    return results, ratios
+
+
+# -- large portfolios ---------------------------------------------------------------------------
+
+PORTFOLIO_PREFIX = "Portfolio customer"
+TIME_BASED_CRITERION = {"op": "within_days", "value": 30}
+
+
+def portfolio(bench: Bench) -> dict:
+    """``sizes.portfolio`` customers with 2 plans each, from the bulk generator (timed: a scenario)."""
+
+    def build():
+        from adoption.services.portfolio import portfolio_generate
+        from telemetry.models import TelemetryAttribute
+
+        products = [
+            build_catalog_in_bulk(f"Portfolio {name}", size) for name, size in (("Platform", 14), ("Insight", 10))
+        ]
+        # Every third task also has a time-based criterion: the daily re-evaluation's work.
+        TelemetryAttribute.objects.bulk_create(
+            [
+                TelemetryAttribute(
+                    task=task, name="last_login", data_type="TIMESTAMP", success_criteria=TIME_BASED_CRITERION, order=9
+                )
+                for product in products
+                for task in product.tasks.order_by("sequence_number")[::3]
+            ]
+        )
+        count = bench.sizes.portfolio
+        progress(f"generating {count:,} customers with {2 * count:,} plans")
+        started = time.perf_counter()
+        counts = portfolio_generate(
+            actor=bench.admin,
+            customers=count,
+            products=products,
+            per_customer=2,
+            prefix=PORTFOLIO_PREFIX,
+            progress=lambda done, total: progress(f"  {done:,}/{total:,} customers") if done % 2000 == 0 else None,
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        bench.analyze()
+        width = max(6, len(str(count)))
+        return {"counts": counts, "ms": elapsed, "term": f"{count * 4 // 10 + 7:0{width}d}"}
+
+    return bench.shared("portfolio", build)
+
+
+@scenario("portfolio-generate")
+def portfolio_generate_timing(bench: Bench) -> None:
+    data = portfolio(bench)
+    counts = data["counts"]
+    rows = counts.customers + counts.assignments + counts.plans + counts.tasks + counts.attributes
+    bench.add(
+        Result(
+            "generate_portfolio (bulk, same rows as the services)",
+            f"{counts.customers:,} customers/{counts.plans:,} plans",
+            [data["ms"]],
+            target_ms=None if bench.quick else 300_000,
+            note=f"{counts.tasks:,} tasks, {counts.attributes:,} attributes; {rows / data['ms'] * 1000:,.0f} rows/s",
+        )
+    )
+
+
+def http_read(bench: Bench, name: str, size: str, path: str, params: dict | None = None, *, expect: Callable) -> list:
+    """Time GET ``path`` (target 200 ms and its raw baseline); ``expect(response)`` checks the answer."""
+
+    def run(i):
+        response = bench.client.get(path, params or {})
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} {params or ''} answered {response.status_code}")
+        expect(response)
+
+    times, queries, statements = measure(run, reps=bench.sizes.reps_small)
+    bench.add(
+        Result(name, size, times, queries, target_ms=200, raw_ms=bench.raw_baseline(statements, bench.sizes.reps_small))
+    )
+    return statements
+
+
+def rows_in(response, expected: int | None = None, *, at_least: int = 1) -> int:
+    """The number of rows a changelist or customer list page shows, checked."""
+    html = response.content.decode()
+    marker = 'data-testid="customer-row"' if 'data-testid="customer-row"' in html else '<th class="field-'
+    rows = html.count(marker)
+    if rows < at_least or (expected is not None and rows != expected):
+        raise RuntimeError(f"the page shows {rows} rows")
+    return rows
+
+
+def explain_check(bench: Bench, label: str, statements: list[str], indexes: tuple[str, ...]) -> None:
+    """EXPLAIN ANALYZE the search statement of a request (the one with LIKE): does an index answer it?"""
+    if bench.vendor != "postgresql":
+        return
+    searches = [s for s in statements if " LIKE " in s.upper() and s.lstrip().upper().startswith("SELECT")]
+    if not searches:
+        raise RuntimeError(f"{label}: the request ran no search statement")
+    statement = max(searches, key=len)
+    cursor = bench.raw.conn.cursor()
+    plan = "\n".join(row[0] for row in cursor.execute("EXPLAIN ANALYZE " + statement).fetchall())
+    cursor.close()
+    used = [index for index in indexes if index in plan]
+    executed = re.search(r"Execution Time: ([\d.]+) ms", plan)
+    # A quick run's tables are small enough that reading them whole is the planner's right choice.
+    bench.add(
+        Result(
+            f"  EXPLAIN ANALYZE: {label}",
+            "search statement",
+            [float(executed.group(1))] if executed else [],
+            check=None if bench.quick else bool(used),
+            note=("uses " + ", ".join(used)) if used else "no trigram index in the plan:\n" + plan,
+        )
+    )
+
+
+@scenario("portfolio-pages")
+def portfolio_pages(bench: Bench) -> None:
+    data = portfolio(bench)
+    count = data["counts"].customers
+    size = f"{count:,} customers"
+    progress("customer list page and search")
+    http_read(bench, "page /customers/ (first page of 25)", size, "/customers/", expect=lambda r: rows_in(r, 25))
+    statements = http_read(
+        bench,
+        "page /customers/?q= (search)",
+        size,
+        "/customers/",
+        {"q": data["term"]},
+        expect=lambda r: rows_in(r),
+    )
+    explain_check(bench, "customer list search", statements, ("customer_name_trgm",))
+
+
+CUSTOMERS_PAGE = """
+query Page($first: Int, $offset: Int, $search: String) {
+  customers(first: $first, offset: $offset, search: $search) {
+    id name products { id licenseLevel product { name } adoptionPlan { id progressPercentage totalTasks needsSync } }
+  }
+}
+"""
+
+
+@scenario("portfolio-graphql")
+def portfolio_graphql(bench: Bench) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    data = portfolio(bench)
+    count = data["counts"].customers
+    progress("GraphQL customers page and search")
+    for label, variables, expected in (
+        ("GraphQL customers(first: 100, offset: middle) with plans", {"first": 100, "offset": count // 2}, 100),
+        ("GraphQL customers(search:) with plans", {"search": data["term"]}, None),
+    ):
+
+        def run(i, variables=variables, expected=expected, label=label):
+            customers = graphql(bench.client, CUSTOMERS_PAGE, variables)["customers"]
+            if not customers or (expected is not None and len(customers) != expected):
+                raise RuntimeError(f"{label}: {len(customers)} customers")
+
+        times, queries, statements = measure(run, reps=bench.sizes.reps_small)
+        bench.add(
+            Result(
+                label,
+                f"{count:,} customers",
+                times,
+                queries,
+                target_ms=200,
+                raw_ms=bench.raw_baseline(statements, bench.sizes.reps_small),
+            )
+        )
+    with CaptureQueriesContext(connection) as captured:
+        graphql(bench.client, CUSTOMERS_PAGE, {"search": data["term"]})
+    explain_check(
+        bench, "GraphQL customer search", [q["sql"] for q in captured.captured_queries], ("customer_name_trgm",)
+    )
+
+
+@scenario("portfolio-admin")
+def portfolio_admin(bench: Bench) -> None:
+    data = portfolio(bench)
+    counts = data["counts"]
+    term = data["term"]
+    progress("admin changelists and searches")
+    for label, path, size, indexes in (
+        ("customers", "/admin/customers/customer/", f"{counts.customers:,} customers", ("customer_name_trgm",)),
+        (
+            "customer tasks",
+            "/admin/adoption/customertask/",
+            f"{counts.tasks:,} tasks",
+            ("customer_name_trgm", "ctask_name_trgm"),
+        ),
+        (
+            "audit log",
+            "/admin/audit/auditlog/",
+            f"{counts.customers + 2 * counts.plans:,}+ entries",
+            ("audit_summary_trgm",),
+        ),
+    ):
+        http_read(bench, f"admin {label}: first page", size, path, expect=lambda r: rows_in(r, 100))
+        statements = http_read(bench, f"admin {label}: search", size, path, {"q": term}, expect=lambda r: rows_in(r))
+        explain_check(bench, f"admin {label} search", statements, indexes)
+
+
+REEVALUATION_PLANS = 10_000
+
+
+@scenario("daily-reevaluation")
+def daily_reevaluation(bench: Bench) -> None:
+    """Info only: today's re-evaluation costs about 20 ms per plan, so it runs on a sample of the
+    portfolio's plans and reports the time for REEVALUATION_PLANS from the per-plan cost."""
+    from adoption.models import AdoptionPlan
+    from telemetry.evaluation import telemetry_reevaluate_time_based
+
+    portfolio(bench)
+    sample = bench.sizes.reevaluation_sample
+    plan_ids = list(AdoptionPlan.objects.order_by("pk").values_list("pk", flat=True)[:sample])
+    progress(f"daily re-evaluation over {len(plan_ids):,} plans")
+    gc.collect()
+    started = time.perf_counter()
+    tasks, changes = telemetry_reevaluate_time_based(plan_ids=plan_ids)
+    elapsed = (time.perf_counter() - started) * 1000
+    bench.add(
+        Result(
+            "daily re-evaluation (telemetry_reevaluate_time_based)",
+            f"{len(plan_ids):,} plans",
+            [elapsed],
+            note=f"{tasks:,} tasks re-evaluated, {len(changes):,} status changes; about "
+            f"{elapsed / len(plan_ids) * REEVALUATION_PLANS / 1000:,.0f} s for {REEVALUATION_PLANS:,} plans",
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -750,9 +1176,16 @@ def run_benchmarks(sizes: Sizes, raw: RawSQL) -> tuple[list[Result], list[tuple[
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller plans and fewer repetitions")
+    parser.add_argument("--quick", action="store_true", help="smaller plans and portfolio, fewer repetitions")
+    parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only this scenario (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"write results here (default {DEFAULT_JSON})")
     args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(SCENARIOS))
+        return 0
     sizes = QUICK if args.quick else FULL
+    chosen = [name for name in SCENARIOS if not args.only or name in args.only]
 
     sys.path.insert(0, str(ROOT))
     # A terminated run still drops its database and deletes its temporary folder (the finally blocks).
@@ -781,12 +1214,16 @@ def main(argv=None) -> int:
             else (f"{connection.pg_version // 10000}.{connection.pg_version % 10000}")
         )
         raw = RawSQL(connect, vendor)
+        bench = Bench(sizes=sizes, quick=args.quick, raw=raw, vendor=vendor)
         try:
-            results, ratios = run_benchmarks(sizes, raw)
+            for name in chosen:
+                SCENARIOS[name](bench)
         finally:
             raw.close()
         where = database_url.rsplit("/", 1)[-1] if vendor == "postgresql" else "temporary file"
+    total = time.perf_counter() - started
 
+    results = bench.results
     print()
     print(
         f"Benchmarks ({'quick' if args.quick else 'full'}): {vendor} {version} ({where}), "
@@ -795,19 +1232,35 @@ def main(argv=None) -> int:
     )
     print()
     print_table(results)
-    print()
-    print("Django / raw SQL (medians):")
-    for name, django_ms, raw_ms in ratios:
-        print(f"  {name}: {django_ms:,.1f} ms / {raw_ms:,.1f} ms = {django_ms / raw_ms:.1f}x")
     failed = [r for r in results if r.passed is False]
+    targeted = [r for r in results if r.has_target]
     print()
-    print("PASS: every timed run is under the target. Targets: plan creation < 2 s for 50 tasks, operations and")
-    print("GraphQL reads < 200 ms, telemetry evaluation < 500 ms per task, progress < 100 ms.")
+    print("PASS: every timed run beats the time target and the median is within the ratio of its raw-SQL")
+    print("baseline (same rows with executemany; same SELECTs + json.dumps); info: measured, no target.")
     print(
-        f"{len(failed)} of {sum(r.target_ms is not None for r in results)} targets failed"
+        f"{len(failed)} of {len(targeted)} targets failed"
         + (": " + "; ".join(f"{r.name.strip()} {r.size}" for r in failed) if failed else "")
-        + f"; total {time.perf_counter() - started:.0f} s"
+        + f"; total {total:.0f} s"
     )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "mode": "quick" if args.quick else "full",
+                "database": f"{vendor} {version}",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "scenarios": chosen,
+                "total_s": round(total, 1),
+                "failed": len(failed),
+                "results": [r.as_json() for r in results],
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"results written to {args.json}")
     return 1 if failed else 0
 
 
