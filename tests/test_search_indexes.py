@@ -7,7 +7,6 @@ from django.test import Client, RequestFactory
 
 from adoption.choices import LicenseLevel
 from adoption.models import CustomerTask
-from adoption.selectors import plan_tasks_in_order
 from adoption.services import customer_product_assign
 from config.audit.models import AuditLog
 from customers.filters import CustomerFilter
@@ -46,6 +45,7 @@ def _plan(queryset) -> str:
         # A handful of test rows would be read sequentially anyway: forbid that, so the plan shows
         # whether the index can answer the lookup at all.
         cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # nor walk another index whole
         cursor.execute("EXPLAIN " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
@@ -66,8 +66,6 @@ def test_customer_search_of_pages_graphql_and_admin_uses_the_trigram_indexes(adm
 @postgres_only
 @pytest.mark.django_db
 def test_task_and_audit_searches_use_the_trigram_indexes():
-    plan = _plan(plan_tasks_in_order(1, search="install"))
-    assert "ctask_name_trgm" in plan or "ctask_plan_seq" in plan, plan  # within one plan either index serves
     plan = _plan(CustomerTask.objects.filter(name__icontains="install"))
     assert "ctask_name_trgm" in plan, plan
     for field, index in (("summary", "audit_summary_trgm"), ("actor_label", "audit_actor_label_trgm")):
