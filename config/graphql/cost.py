@@ -39,8 +39,10 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     OperationType,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
@@ -159,6 +161,7 @@ class _Measure:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     list_factor: int
+    variables: dict = field(default_factory=dict)
     memo: dict[str, Tally] = field(default_factory=dict)
     in_progress: set[str] = field(default_factory=set)
 
@@ -197,12 +200,29 @@ class _Measure:
         is_list = (
             multiply and not introspection and field_type is not None and is_list_type(get_nullable_type(field_type))
         )
-        factor = self.list_factor if is_list else 1
+        factor = self.page_size(node, definition) if is_list else 1
         return Tally(
             aliases=children.aliases + (1 if node.alias else 0),
             fields=children.fields + 1,
             cost=1 + factor * children.cost,
         )
+
+    def page_size(self, node: FieldNode, definition) -> int:
+        """A paginated list asked for with ``first`` multiplies by that many rows (at least 1); other
+        lists, and paginated ones without ``first``, by the list factor."""
+        if definition is None or "first" not in definition.args:
+            return self.list_factor
+        for argument in node.arguments:
+            if argument.name.value != "first":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 1)
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    return max(given, 1)
+        return self.list_factor
 
     def fragment(self, name: str, *, multiply: bool) -> Tally:
         key = f"{name}:{multiply}"
@@ -219,11 +239,14 @@ class _Measure:
         return tally
 
 
-def measure_document(schema: GraphQLSchema, document: DocumentNode, *, list_factor: int) -> Tally:
+def measure_document(
+    schema: GraphQLSchema, document: DocumentNode, *, list_factor: int, variables: dict | None = None
+) -> Tally:
     """Aliases, field selections and cost of every operation of the document together, fragments
-    expanded where they are spread."""
+    expanded where they are spread; ``first`` of paginated lists (literal or from ``variables``) is the
+    factor of that list."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    measure = _Measure(schema=schema, fragments=fragments, list_factor=list_factor)
+    measure = _Measure(schema=schema, fragments=fragments, list_factor=list_factor, variables=variables or {})
     roots = {
         OperationType.QUERY: schema.query_type,
         OperationType.MUTATION: schema.mutation_type,

@@ -121,7 +121,7 @@ class AdoptionGraphQLView(GraphQLView):
             return ExecutionResult(data=None, errors=[exc])
         schema = self.schema.graphql_schema
         try:
-            measured = measure_document(schema, document, list_factor=limits.list_factor)
+            measured = measure_document(schema, document, list_factor=limits.list_factor, variables=variables)
         except RecursionError:
             return ExecutionResult(data=None, errors=[GraphQLError("the query is nested too deeply to be measured")])
         if errors := size_errors(measured, limits):

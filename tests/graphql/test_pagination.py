@@ -213,3 +213,20 @@ def test_a_values_page_costs_one_query_for_every_attribute(as_admin, admin_user,
     configure = data["adoptionPlan"]["tasks"][1]["telemetryAttributes"]
     users = next(a for a in configure if a["a"])
     assert (users["a"], users["b"]) == ([{"value": 3}], [{"value": 12}])
+
+
+def test_first_is_the_list_factor_of_the_query_cost(as_admin, portfolio, settings):
+    settings.GRAPHQL_MAX_COST = 1000
+    # 1 + 500 x 2 = 1,001: one over the limit; the default factor (10) would have said 21.
+    status, body = post(as_admin, "{ customers(first: 500) { id name } }")
+    assert status == 400
+    assert body["errors"][0]["extensions"] == {"code": "VALIDATION_ERROR"}
+    assert body["errors"][0]["message"].startswith("the query costs 1001 ")
+    status, body = post(as_admin, "query($n: Int) { customers(first: $n) { id name } }", {"n": 500})
+    assert (status, body["errors"][0]["message"][:22]) == (400, "the query costs 1001 (")
+    # The page multiplies what is below it: 1 + 90 x (1 + 10 x 1) = 991 passes, 91 rows cost 1,002.
+    assert post(as_admin, "{ customers(first: 90) { products { id } } }")[0] == 200
+    status, body = post(as_admin, "{ customers(first: 91) { products { id } } }")
+    assert (status, body["errors"][0]["message"][:22]) == (400, "the query costs 1002 (")
+    # Without first, a paginated list counts like any list: 1 + 10 x 11 = 111.
+    assert post(as_admin, "{ customers { products { id } } }")[0] == 200
