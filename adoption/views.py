@@ -147,7 +147,10 @@ def task_status(request, plan_id: int, task_id: int):
                 add_domain_error(form, error)
             else:
                 label = TaskStatus(task.status).label
-                message = f"“{task.name}” is now {label}."
+                if task.status_change_recorded:
+                    message = f"“{task.name}” is now {label}."
+                else:
+                    message = f"“{task.name}” was already {label}; nothing changed."
                 if not request.htmx:
                     messages.success(request, message)
                     return redirect("plan-detail", plan_id=plan.pk)
@@ -164,6 +167,23 @@ def task_status(request, plan_id: int, task_id: int):
         return response
     status = 400 if request.method == "POST" else 200
     return render(request, "tasks/status.html", {**page, "nav_section": "customers"}, status=status)
+
+
+def _bulk_message(tasks, label: str) -> str:
+    """“2 tasks set to Done; 1 was already Done.”: tasks that already had the status are not counted as set."""
+    recorded = sum(1 for task in tasks if task.status_change_recorded)
+    unchanged = len(tasks) - recorded
+    parts = []
+    if recorded:
+        parts.append(f"{recorded} task{'' if recorded == 1 else 's'} set to {label}")
+    if unchanged:
+        if recorded:
+            parts.append(f"{unchanged} {'was' if unchanged == 1 else 'were'} already {label}")
+        else:
+            parts.append(
+                f"{unchanged} task{'' if unchanged == 1 else 's'} {'was' if unchanged == 1 else 'were'} already {label}; nothing changed"
+            )
+    return "; ".join(parts) + "."
 
 
 @login_required
@@ -185,8 +205,7 @@ def plan_bulk_status(request, plan_id: int):
         except DomainError as exc:
             error = exc.message
         else:
-            label = TaskStatus(form.cleaned_data["status"]).label
-            message = f"{len(changed)} task{'' if len(changed) == 1 else 's'} set to {label}."
+            message = _bulk_message(changed, TaskStatus(form.cleaned_data["status"]).label)
             if not request.htmx:
                 messages.success(request, message)
                 return redirect(f"{reverse('plan-detail', args=[plan.pk])}?{request.GET.urlencode()}")

@@ -11,6 +11,13 @@ from config.audit.services import actor_label_of, audit_record
 from config.errors import ValidationFailed
 
 
+def status_change_is_noop(task: CustomerTask, new_status, notes: str) -> bool:
+    """Setting the status a task already has, by hand, with no new note, when a person already owns the
+    task: nothing changes, so nothing is recorded (no history, no audit, no new timestamp). The same
+    status set over telemetry's (or an import's) ownership is still a change of owner, and recorded."""
+    return task.status == new_status and task.status_update_source == StatusSource.MANUAL and not notes
+
+
 def _plan_customer_id(plan_id: int) -> int | None:
     return AdoptionPlan.objects.filter(pk=plan_id).values_list("customer_product__customer_id", flat=True).first()
 
@@ -18,7 +25,9 @@ def _plan_customer_id(plan_id: int) -> int | None:
 @transaction.atomic
 def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str = "") -> CustomerTask:
     """A user sets a task's status. The user takes ownership (source MANUAL) even when the status is
-    unchanged; a history entry is written and the plan totals recomputed."""
+    unchanged; a history entry is written and the plan totals recomputed. When the user already owns
+    the task, the status is the same and no note is given, nothing is written: the task comes back with
+    `status_change_recorded` False (True whenever something was recorded)."""
     new_status = parse_task_status(status)
     notes = (notes or "").strip()
     current = CustomerTask.objects.select_for_update().filter(pk=task.pk).first()
@@ -28,6 +37,9 @@ def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str
         raise ValidationFailed(
             f"task {current.name!r} was archived by a sync and is no longer part of the plan", field="customerTaskId"
         )
+    if status_change_is_noop(current, new_status, notes):
+        current.status_change_recorded = False
+        return current
     label = actor_label_of(actor)
     previous = current.status
     history = customer_task_set_status_fields(
@@ -44,6 +56,7 @@ def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str
         summary=f"{current.name}: {previous} -> {new_status}",
         details={"adoptionPlanId": current.adoption_plan_id, "from": previous, "to": str(new_status), "notes": notes},
     )
+    current.status_change_recorded = True
     return current
 
 
@@ -52,7 +65,11 @@ def customer_tasks_bulk_update_status(
     *, actor, plan: AdoptionPlan, task_ids, status, notes: str = ""
 ) -> list[CustomerTask]:
     """Set one status on many tasks of one plan, all or nothing: every id must name a task of this
-    plan that is not archived, else VALIDATION_ERROR naming the bad ids and nothing changes."""
+    plan that is not archived, else VALIDATION_ERROR naming the bad ids and nothing changes.
+
+    Tasks a person already owns with this status (and no note given) are left untouched, as by
+    customer_task_update_status; every returned task carries `status_change_recorded`. When no task
+    changes at all, nothing is audited and the plan totals are not touched."""
     new_status = parse_task_status(status)
     notes = (notes or "").strip()
     ids, bad = parse_ids(task_ids, field_name="customerTaskIds", label="customer task")
@@ -73,24 +90,30 @@ def customer_tasks_bulk_update_status(
         )
     label = actor_label_of(actor)
     now = timezone.now()
-    changes, history = [], []
+    changes, history, changed = [], [], []
     for task in tasks:
+        if status_change_is_noop(task, new_status, notes):
+            task.status_change_recorded = False
+            continue
+        task.status_change_recorded = True
+        changed.append(task)
         changes.append({"customerTaskId": task.pk, "from": task.status, "to": str(new_status)})
         history.append(
             customer_task_set_status_fields(
                 task, status=new_status, source=StatusSource.MANUAL, actor=label, notes=notes, now=now
             )
         )
-    CustomerTask.objects.bulk_update(tasks, STATUS_FIELDS)
-    TaskStatusChange.objects.bulk_create(history)
-    plan_recompute_totals(plan_ids=[plan.pk])
-    audit_record(
-        actor=actor,
-        action="customer_task.bulk_update_status",
-        obj=plan,
-        customer_id=_plan_customer_id(plan.pk),
-        summary=f"Set {len(tasks)} tasks to {new_status}",
-        details={"adoptionPlanId": plan.pk, "status": str(new_status), "notes": notes, "changes": changes},
-    )
+    if changed:
+        CustomerTask.objects.bulk_update(changed, STATUS_FIELDS)
+        TaskStatusChange.objects.bulk_create(history)
+        plan_recompute_totals(plan_ids=[plan.pk])
+        audit_record(
+            actor=actor,
+            action="customer_task.bulk_update_status",
+            obj=plan,
+            customer_id=_plan_customer_id(plan.pk),
+            summary=f"Set {len(changed)} tasks to {new_status}",
+            details={"adoptionPlanId": plan.pk, "status": str(new_status), "notes": notes, "changes": changes},
+        )
     by_id = {t.pk: t for t in tasks}
     return [by_id[pk] for pk in ids]

@@ -126,6 +126,95 @@ def test_setting_the_same_status_takes_ownership(admin_user, csm):
     )
 
 
+def test_same_status_on_a_manually_owned_task_without_a_note_records_nothing(admin_user, csm):
+    plan = make_plan(admin_user)
+    task = tasks_of(plan)[0]
+    done = customer_task_update_status(actor=csm, task=task, status="DONE")
+    assert done.status_change_recorded is True
+    before = snapshot(plan)
+
+    again = customer_task_update_status(actor=admin_user, task=task, status="DONE", notes="   ")
+
+    assert again.status_change_recorded is False
+    assert snapshot(plan) == before
+    again.refresh_from_db()
+    assert (again.status_updated_by, again.status_updated_at) == ("csm_u", done.status_updated_at)
+
+
+def test_same_status_with_a_note_is_recorded(admin_user, csm):
+    plan = make_plan(admin_user)
+    task = tasks_of(plan)[0]
+    customer_task_update_status(actor=csm, task=task, status="DONE")
+
+    again = customer_task_update_status(actor=csm, task=task, status="DONE", notes="Confirmed on the call")
+
+    assert again.status_change_recorded is True
+    assert list(
+        TaskStatusChange.objects.filter(customer_task=task).values_list("from_status", "to_status", "note")
+    ) == [
+        ("NOT_STARTED", "DONE", ""),
+        ("DONE", "DONE", "Confirmed on the call"),
+    ]
+    assert AuditLog.objects.filter(action="customer_task.update_status").count() == 2
+
+
+def test_bulk_leaves_tasks_already_owned_with_that_status_alone(admin_user, csm):
+    plan = make_plan(admin_user, weights=("1", "1", "1"))
+    first, second, third = tasks_of(plan)
+    customer_task_update_status(actor=csm, task=first, status="DONE")
+    first.refresh_from_db()
+    kept = (first.status_updated_at, first.status_updated_by)
+    history_before = TaskStatusChange.objects.count()
+
+    result = customer_tasks_bulk_update_status(
+        actor=admin_user, plan=plan, task_ids=[first.pk, second.pk, third.pk], status="DONE"
+    )
+
+    assert [(t.pk, t.status_change_recorded) for t in result] == [
+        (first.pk, False),
+        (second.pk, True),
+        (third.pk, True),
+    ]
+    first.refresh_from_db()
+    assert (first.status_updated_at, first.status_updated_by) == kept
+    assert TaskStatusChange.objects.count() == history_before + 2
+    assert set(
+        TaskStatusChange.objects.filter(actor=admin_user.username).values_list("customer_task_id", flat=True)
+    ) == {
+        second.pk,
+        third.pk,
+    }
+    audit = AuditLog.objects.get(action="customer_task.bulk_update_status")
+    assert [c["customerTaskId"] for c in audit.details["changes"]] == [second.pk, third.pk]
+    plan.refresh_from_db()
+    assert (plan.completed_tasks, plan.progress_percentage) == (3, Decimal("100.00"))
+
+
+def test_bulk_where_every_task_already_has_the_status_records_nothing(admin_user, csm):
+    plan = make_plan(admin_user, weights=("1", "1"))
+    ids = [t.pk for t in tasks_of(plan)]
+    customer_tasks_bulk_update_status(actor=csm, plan=plan, task_ids=ids, status="DONE")
+    before = snapshot(plan)
+
+    result = customer_tasks_bulk_update_status(actor=admin_user, plan=plan, task_ids=ids, status="DONE")
+
+    assert [t.status_change_recorded for t in result] == [False, False]
+    assert snapshot(plan) == before
+
+
+def test_bulk_same_status_over_telemetry_or_system_ownership_is_recorded(admin_user, csm):
+    plan = make_plan(admin_user, weights=("1",))
+    task = tasks_of(plan)[0]
+    assert (task.status, task.status_update_source) == (TaskStatus.NOT_STARTED, StatusSource.SYSTEM)
+
+    result = customer_tasks_bulk_update_status(actor=csm, plan=plan, task_ids=[task.pk], status="NOT_STARTED")
+
+    assert result[0].status_change_recorded is True
+    task.refresh_from_db()
+    assert task.status_update_source == StatusSource.MANUAL
+    assert TaskStatusChange.objects.filter(customer_task=task, source="MANUAL").count() == 1
+
+
 def test_status_names_are_case_insensitive(admin_user):
     plan = make_plan(admin_user)
     task = customer_task_update_status(actor=admin_user, task=tasks_of(plan)[0], status="in_progress")

@@ -231,3 +231,50 @@ def test_viewer_forged_bulk_post_is_403_and_changes_nothing(plan, people):
     )
     assert response.status_code == 403
     assert snapshot(plan) == before
+
+
+# --- setting the status a task already has --------------------------------------------------------
+
+
+def test_bulk_counts_tasks_that_already_had_the_status_apart(plan, people):
+    tasks = tasks_of(plan)
+    client = client_for(people["csm"])
+    client.post(f"/plans/{plan.pk}/tasks/status/", {"task": [tasks[0].pk], "status": "DONE"}, **HTMX)
+    history = TaskStatusChange.objects.count()
+
+    response = client.post(
+        f"/plans/{plan.pk}/tasks/status/", {"task": [t.pk for t in tasks[:3]], "status": "DONE"}, **HTMX
+    )
+
+    assert json.loads(response["HX-Trigger"]) == {"toast": "2 tasks set to Done; 1 was already Done."}
+    assert TaskStatusChange.objects.count() == history + 2
+    assert not TaskStatusChange.objects.filter(customer_task=tasks[0], from_status="DONE").exists()
+
+
+def test_bulk_where_every_ticked_task_already_has_the_status_says_nothing_changed(plan, people):
+    tasks = tasks_of(plan)
+    client = client_for(people["csm"])
+    ids = [t.pk for t in tasks[:3]]
+    client.post(f"/plans/{plan.pk}/tasks/status/", {"task": ids, "status": "DONE"}, **HTMX)
+    before = snapshot(plan)
+
+    response = client.post(f"/plans/{plan.pk}/tasks/status/", {"task": ids, "status": "DONE"}, **HTMX)
+
+    assert json.loads(response["HX-Trigger"]) == {"toast": "3 tasks were already Done; nothing changed."}
+    assert snapshot(plan) == before
+
+
+def test_saving_the_status_a_task_already_has_says_nothing_changed(plan, people):
+    task = tasks_of(plan)[0]
+    client = client_for(people["csm"])
+    client.post(f"/plans/{plan.pk}/tasks/status/", {"task": [task.pk], "status": "DONE"}, **HTMX)
+    before = snapshot(plan)
+
+    response = client.post(f"/plans/{plan.pk}/tasks/{task.pk}/status/", {"status": "DONE", "note": ""}, **HTMX)
+
+    assert response.status_code == 200
+    assert json.loads(response["HX-Trigger"]) == {
+        "modal:close": True,
+        "toast": "“Task 1” was already Done; nothing changed.",
+    }
+    assert snapshot(plan) == before
