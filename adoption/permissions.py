@@ -33,7 +33,7 @@ def products_visible_to(user) -> QuerySet[Product]:
 def require_catalog_editor(user):
     require_authenticated(user)
     if not can_edit_catalog(user):
-        raise Forbidden("only admins and catalog editors may change the catalog")
+        raise Forbidden("Only admins and catalog editors may change the catalog.")
 
 
 def get_product_for_user(user, product_id) -> Product:
@@ -74,7 +74,7 @@ def get_plan_for_user(user, plan_id, *, write: bool = False) -> AdoptionPlan:
     if plan is None:
         raise NotFound(f"adoption plan {plan_id} not found")
     if write and not can_write_customer(user, plan.customer_product.customer):
-        raise Forbidden("you may not change this adoption plan")
+        raise Forbidden("You may not change this adoption plan.")
     return plan
 
 
@@ -90,7 +90,7 @@ def get_customer_task_for_user(user, task_id, *, write: bool = False) -> Custome
     if task is None:
         raise NotFound(f"customer task {task_id} not found")
     if write and not can_write_customer(user, task.adoption_plan.customer_product.customer):
-        raise Forbidden("you may not change this task")
+        raise Forbidden("You may not change this task.")
     return task
 
 
@@ -129,4 +129,4 @@ def can_sync_product_plans(user) -> bool:
 def require_product_plans_sync(user):
     require_authenticated(user)
     if not can_sync_product_plans(user):
-        raise Forbidden("only admins and catalog editors may sync every plan of a product")
+        raise Forbidden("Only admins and catalog editors may sync every plan of a product.")

@@ -146,19 +146,19 @@ def get_customer_for_user(user, customer_id, *, write: bool = False) -> Customer
     if customer is None:
         raise NotFound(f"customer {customer_id} not found")
     if write and not can_write_customer(user, customer):
-        raise Forbidden("you may not change this customer")
+        raise Forbidden("You may not change this customer.")
     return customer
 
 
 def require_create_customer(user):
     require_authenticated(user)
     if not can_create_customer(user):
-        raise Forbidden("only admins may create customers")
+        raise Forbidden("Only admins may create customers.")
 
 
 def require_delete_customer(user, customer: Customer):
     if not can_delete_customer(user, customer):
-        raise Forbidden("only admins may delete customers")
+        raise Forbidden("Only admins may delete customers.")
 
 
 # --- assignments --------------------------------------------------------------------------------
@@ -175,5 +175,5 @@ def get_assignment_for_user(user, assignment_id, *, write: bool = False) -> Cust
     if assignment is None:
         raise NotFound(f"customer product {assignment_id} not found")
     if write and not can_write_customer(user, assignment.customer):
-        raise Forbidden("you may not change this customer's products")
+        raise Forbidden("You may not change this customer's products.")
     return assignment

@@ -31,7 +31,7 @@ def get_customer_attribute_for_user(user, attribute_id, *, write: bool = False) 
     if attribute is None:
         raise NotFound(f"customer telemetry attribute {attribute_id} not found")
     if write and not can_write_customer(user, attribute.customer_task.adoption_plan.customer_product.customer):
-        raise Forbidden("you may not add telemetry for this customer")
+        raise Forbidden("You may not add telemetry for this customer.")
     return attribute
 
 
@@ -57,7 +57,7 @@ def telemetry_write_scope(user, attribute_ids, *, field: str) -> set[int]:
     )
     for customer in Customer.objects.filter(pk__in=customer_ids).order_by("pk"):
         if not can_write_customer(user, customer):
-            raise Forbidden(f"you may not add telemetry for customer {customer.pk}", field=field)
+            raise Forbidden(f"You may not add telemetry for customer {customer.pk}.", field=field)
     return visible
 
 

@@ -289,7 +289,7 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, portfol
         f"/customers/{northwind.pk}/edit/", form={"name": "Hacked"}, headers={"X-CSRFToken": token}
     )
     assert response.status == 403
-    assert "you may not change this customer" in response.text()
+    assert "You may not change this customer." in response.text()
     response = page.request.post(
         f"/customers/{northwind.pk}/products/new/",
         form={"product": str(Product.objects.get(name="Pulse Observability").pk), "license_level": "1"},

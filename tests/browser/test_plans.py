@@ -130,7 +130,7 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, make_us
         }""",
         [f"/plans/{plan.pk}/tasks/{task.pk}/status/"],
     )
-    assert status == [403, "you may not change this adoption plan"]
+    assert status == [403, "You may not change this adoption plan."]
     task.refresh_from_db()
     assert task.status == "NOT_STARTED"
 

@@ -176,7 +176,7 @@ def test_sync_product_plans_is_refused_to_csms_and_for_unknown_products(catalog,
         {"id": str(catalog["product"].pk)},
     )
     assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
-    assert body["errors"][0]["message"] == "only admins and catalog editors may sync every plan of a product"
+    assert body["errors"][0]["message"] == "Only admins and catalog editors may sync every plan of a product."
     body = gql(client_for(editor), 'mutation { syncProductPlans(productId: "424242") { id } }')
     assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "productId"}
     assert not Job.objects.exists()

@@ -138,9 +138,9 @@ def test_only_admins_may_create_customers(role):
     assert client.get("/customers/new/").status_code == 403
     response = post(client, "/customers/new/", {"name": "Sneaky Co"})
     assert response.status_code == 403
-    assert b"only admins may create customers" in response.content
+    assert b"Only admins may create customers." in response.content
     htmx = post(client, "/customers/new/", {"name": "Sneaky Co"}, **HTMX)
-    assert htmx.status_code == 403 and htmx["X-Error-Message"] == "only%20admins%20may%20create%20customers"
+    assert htmx.status_code == 403 and htmx["X-Error-Message"] == "Only%20admins%20may%20create%20customers."
     assert domain_snapshot() == before
 
 
@@ -198,7 +198,7 @@ def test_viewer_forged_edit_is_refused_with_403_and_changes_nothing(northwind):
     assert client.get(f"/customers/{northwind.pk}/edit/").status_code == 403
     response = post(client, f"/customers/{northwind.pk}/edit/", {"name": "Hacked"})
     assert response.status_code == 403
-    assert b"you may not change this customer" in response.content
+    assert b"You may not change this customer." in response.content
     assert domain_snapshot() == before
 
 
@@ -264,7 +264,7 @@ def test_only_admins_may_delete(role, northwind):
     before = domain_snapshot()
     assert client.get(f"/customers/{northwind.pk}/delete/").status_code == 403
     response = post(client, f"/customers/{northwind.pk}/delete/", {})
-    assert response.status_code == 403 and b"only admins may delete customers" in response.content
+    assert response.status_code == 403 and b"Only admins may delete customers." in response.content
     assert domain_snapshot() == before
 
 
@@ -304,7 +304,7 @@ def test_viewer_cannot_remove_a_product(northwind):
     client = csrf_client(viewer)
     before = domain_snapshot()
     response = post(client, f"/customers/{northwind.pk}/products/{assignment.pk}/remove/", {})
-    assert response.status_code == 403 and b"you may not change this customer" in response.content
+    assert response.status_code == 403 and b"You may not change this customer&#x27;s products." in response.content
     assert domain_snapshot() == before
 
 
@@ -439,6 +439,6 @@ def test_viewer_forged_assign_is_403_and_creates_nothing(northwind, catalog):
     before = domain_snapshot()
     assert client.get(assign_url(northwind)).status_code == 403
     response = post(client, assign_url(northwind), {"product": pulse.pk, "license_level": "1"})
-    assert response.status_code == 403 and b"you may not change this customer" in response.content
+    assert response.status_code == 403 and b"You may not change this customer." in response.content
     assert domain_snapshot() == before
     assert CustomerTelemetryValue.objects.count() == 0

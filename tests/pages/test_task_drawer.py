@@ -231,7 +231,7 @@ def test_viewer_reads_the_drawer_without_controls_and_forged_writes_change_nothi
     ):
         response = client.post(url(plan, task, path), data)
         assert response.status_code == 403, path
-        assert "you may not change this adoption plan" in response.content.decode()
+        assert "You may not change this adoption plan." in response.content.decode()
     assert (TaskStatusChange.objects.count(), CustomerTelemetryValue.objects.count()) == before
     task.refresh_from_db()
     assert task.status_update_source == "MANUAL"

@@ -129,9 +129,9 @@ def test_viewer_forged_status_post_is_403_and_changes_nothing(plan, people):
         f"/plans/{plan.pk}/tasks/{task.pk}/status/", {"status": "DONE", "csrfmiddlewaretoken": token}
     )
     assert response.status_code == 403
-    assert "you may not change this adoption plan" in response.content.decode()
+    assert "You may not change this adoption plan." in response.content.decode()
     htmx = client.post(f"/plans/{plan.pk}/tasks/{task.pk}/status/", {"status": "DONE"}, HTTP_X_CSRFTOKEN=token, **HTMX)
-    assert htmx.status_code == 403 and htmx["X-Error-Message"] == "you%20may%20not%20change%20this%20adoption%20plan"
+    assert htmx.status_code == 403 and htmx["X-Error-Message"] == "You%20may%20not%20change%20this%20adoption%20plan."
     assert client.get(f"/plans/{plan.pk}/tasks/{task.pk}/status/", **HTMX).status_code == 403
     assert snapshot(plan) == before
 
