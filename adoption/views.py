@@ -387,6 +387,17 @@ def _add_ingestion_errors(form, error: DomainError) -> None:
         form.add_error(name if name in form.fields else None, item.get("message") or error.message)
 
 
+def _evaluation_message(task, *, changed: bool) -> str:
+    """What an evaluation did. A task a person set keeps its status, so say what telemetry thinks of it."""
+    label = TaskStatus(task.status).label
+    if task.is_user_owned:
+        computed = task.telemetry.computed_status
+        if not computed or computed == task.status:
+            return "Status set by hand; telemetry now agrees."
+        return f"Status set by hand; telemetry says {TaskStatus(computed).label}."
+    return f"Telemetry evaluated: now {label}." if changed else f"Telemetry evaluated: still {label}."
+
+
 @login_required
 @require_POST
 def task_evaluate(request, plan_id: int, task_id: int):
@@ -397,8 +408,7 @@ def task_evaluate(request, plan_id: int, task_id: int):
         task_ids=[task.pk], evidence_extra={"trigger": "task-evaluation", "requestedBy": request.user.get_username()}
     )
     task = _drawer_task(request, plan, task.pk)
-    label = TaskStatus(task.status).label
-    message = f"Telemetry evaluated: now {label}." if changes else f"Telemetry evaluated: still {label}."
+    message = _evaluation_message(task, changed=bool(changes))
     return _render_drawer(request, plan, task, can_edit=True, context=_drawer_context_name(request), message=message)
 
 
@@ -408,10 +418,28 @@ def task_hand_back(request, plan_id: int, task_id: int):
     """Hand the task back to telemetry, which applies its computed status at once."""
     plan, _ = _plan(request, plan_id, write=True)
     task = _drawer_task(request, plan, task_id)
+    context = _drawer_context_name(request)
+    computed = task.telemetry.computed_status
+    if computed and computed != task.status and request.POST.get("confirm") != "yes":
+        return _hand_back_confirmation(request, plan, task, computed, context=context)
     try:
         customer_task_reset_to_telemetry(actor=request.user, task=task)
     except DomainError as error:
         return error_response(request, 400, error.message)
     task = _drawer_task(request, plan, task.pk)
     message = f"“{task.name}” is back with telemetry: {TaskStatus(task.status).label}."
-    return _render_drawer(request, plan, task, can_edit=True, context=_drawer_context_name(request), message=message)
+    return _render_drawer(request, plan, task, can_edit=True, context=context, message=message)
+
+
+def _hand_back_confirmation(request, plan, task, computed: str, *, context: str) -> HttpResponse:
+    """Handing back would change the status: the drawer asks first, in place, and nothing is written yet."""
+    moves = {TaskStatus.DONE, TaskStatus.NOT_APPLICABLE} & {task.status, computed}
+    page = _drawer_context(plan, task, can_edit=True, context=context)
+    page["hand_back_confirm"] = {
+        "current": TaskStatus(task.status).label,
+        "computed": TaskStatus(computed).label,
+        "progress_changes": bool(moves) and task.weight > 0,
+    }
+    if request.htmx:
+        return render(request, f"{DRAWER}#drawer-panel", page)
+    return render(request, DRAWER, {**page, "customer": plan.customer_product.customer, "nav_section": "customers"})

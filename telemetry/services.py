@@ -379,7 +379,10 @@ def customer_task_reset_to_telemetry(*, actor, task: CustomerTask) -> CustomerTa
         )
     label = actor_label_of(actor)
     changes = evaluate_customer_tasks(
-        task_ids=[task.pk], take_back=True, evidence_extra={"resetBy": label}, note=f"Reset to telemetry by {label}"
+        task_ids=[task.pk],
+        take_back=True,
+        evidence_extra={"resetBy": label},
+        note=f"Handed back to telemetry by {label}",
     )
     task.refresh_from_db()
     customer_id = task.adoption_plan.customer_product.customer_id

@@ -120,12 +120,13 @@ def status_badge(status: str, extra_class: str = ""):
 
 @register.simple_tag
 def source_tag(source: str, actor: str = ""):
-    """Who set a status and how: 'manual · casey', 'telemetry', 'sync'."""
+    """Who set a status and how: 'manual · casey', 'telemetry', 'sync', 'not yet changed'."""
     try:
         choice = StatusSource(source)
     except ValueError:
         return source
-    label = choice.label.lower()
+    # The same words as the "Set by" filter: a status nobody has touched yet is "not yet changed".
+    label = "not yet changed" if choice == StatusSource.SYSTEM else choice.label.lower()
     if actor and choice == StatusSource.MANUAL:
         label = f"{label} · {actor}"
     return format_html(

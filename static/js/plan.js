@@ -55,9 +55,10 @@
         if (!drawer.open) {
           drawer.showModal();
         }
-        var heading = drawer.querySelector("#drawer-title");
-        if (heading) {
-          heading.focus();
+        // A question in the drawer (hand back?) takes the focus; otherwise the task's heading does.
+        var first = drawer.querySelector("#drawer-content [autofocus]") || drawer.querySelector("#drawer-title");
+        if (first) {
+          first.focus();
         }
       }
     });

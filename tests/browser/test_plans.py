@@ -2,11 +2,17 @@
 
 import re
 
+from playwright.sync_api import expect
+
 from adoption.models import CustomerTask
 from adoption.services import customer_product_update
 from customers.models import Role
 from tests.factories import TaskFactory
 from tests.pages.plan_fixtures import build_plan
+
+# Auto-waiting assertions: a DOM condition is awaited (up to 10 s on a loaded machine), never read
+# right after a click.
+expect.set_options(timeout=10_000)
 
 
 def _plan_for(*users, tasks=8, attributes=1):
@@ -166,7 +172,7 @@ def test_add_a_telemetry_value_and_see_the_task_turn_done_with_its_evidence(
     _assert_not_reloaded(page)
 
 
-def test_set_done_against_telemetry_see_the_flag_and_hand_it_back(page, make_user, login):
+def test_set_done_against_telemetry_see_the_flag_and_hand_it_back(page, make_user, login, check_a11y, screenshot):
     casey = make_user("casey", Role.CSM)
     plan = _plan_for(casey)
     task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=1)
@@ -185,9 +191,23 @@ def test_set_done_against_telemetry_see_the_flag_and_hand_it_back(page, make_use
     assert "Telemetry says Not started (0 of 1 required met)" in drawer.get_by_test_id("drawer-disagrees").inner_text()
     assert page.locator(f"#task-{task.pk} [data-testid=disagrees]").count() == 1
 
+    # Handing back would move the task from Done: the drawer asks first, and nothing changes until confirmed.
     drawer.get_by_role("button", name="Hand back to telemetry").click()
-    drawer.get_by_text("Reset to telemetry by casey").wait_for()
-    assert drawer.get_by_test_id("drawer-disagrees").count() == 0
+    confirm = drawer.get_by_test_id("hand-back-confirm")
+    expect(confirm).to_have_text(
+        re.compile(
+            r"Telemetry says Not started: the task will move from Done to Not started, and plan progress will change\."
+        )
+    )
+    confirm_button = drawer.get_by_role("button", name="Hand back: move to Not started")
+    expect(confirm_button).to_be_focused()
+    check_a11y(page, "hand back confirmation")
+    screenshot(page, "task-hand-back-confirm")
+    expect(page.locator(f"#task-{task.pk}.row-DONE")).to_have_count(1)
+    confirm_button.click()
+    expect(drawer.get_by_text("Handed back to telemetry by casey")).to_be_visible()
+    expect(drawer.get_by_test_id("drawer-disagrees")).to_have_count(0)
+    expect(page.locator(f"#task-{task.pk}.row-NOT_STARTED")).to_have_count(1)
     assert page.locator(f"#task-{task.pk}.row-NOT_STARTED [data-testid=disagrees]").count() == 0
     task.refresh_from_db()
     assert (task.status, task.status_update_source) == ("NOT_STARTED", "TELEMETRY")

@@ -10,6 +10,7 @@ from adoption.choices import TaskStatus
 from adoption.models import CustomerTask
 from adoption.services import customer_product_update, customer_task_update_status
 from telemetry.evaluation import adoption_plan_evaluate
+from telemetry.models import CustomerTelemetryAttribute
 from tests.factories import ProductFactory
 from tests.pages.plan_fixtures import *  # noqa: F403  (the fixtures: people, plan, fast hashing)
 from tests.pages.plan_fixtures import build_plan, client_for
@@ -60,7 +61,7 @@ def test_dashboard_shows_progress_counts_and_tasks_in_sequence(plan, people):
     assert "status-DONE" in done_row and "manual · casey" in done_row
     assert '<td class="num">1.5 h</td>' in done_row  # 90 minutes
     assert "0 of 1 criteria met" in done_row
-    assert "no value yet" in html  # the stalest required telemetry
+    assert "Missing required telemetry" in html  # a required attribute without any value yet
 
 
 def test_archived_tasks_are_never_shown_and_not_applicable_weight_is_struck(plan, people):
@@ -123,6 +124,34 @@ def test_foreign_missing_and_malformed_plans_are_the_same_404(plan, people):
 def test_dashboard_requires_login(client, plan):
     response = client.get(f"/plans/{plan.pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_a_required_attribute_without_a_value_is_missing_telemetry_with_its_description(plan, people):
+    first = tasks_of(plan)[0]
+    CustomerTelemetryAttribute.objects.filter(customer_task=first).update(description="Share of users enrolled in MFA")
+
+    html = client_for(people["csm"]).get(f"/plans/{plan.pk}/").content.decode()
+
+    card = words(re.search(r'data-testid="stalest-telemetry">(.*?)</p>', html, re.S)[1])
+    assert card == "Missing required telemetry: metric_1 on “Task 1” Share of users enrolled in MFA"
+    assert "Stalest" not in html and "no value yet" not in html
+
+
+def test_the_source_tag_and_the_set_by_filter_use_the_same_words(plan, people):
+    tasks = tasks_of(plan)
+    customer_task_update_status(actor=people["csm"], task=tasks[0], status="DONE")
+
+    html = client_for(people["csm"]).get(f"/plans/{plan.pk}/").content.decode()
+
+    assert '<option value="SYSTEM">Not yet changed</option>' in html
+    assert (
+        words(re.search(r'<span class="source-tag">.*?</span>', row_of(html, tasks[1]), re.S)[0]) == "not yet changed"
+    )
+    assert words(re.search(r'<span class="source-tag">.*?</span>', row_of(html, tasks[0]), re.S)[0]) == "manual · casey"
 
 
 def test_filters_live_in_the_url_and_narrow_the_table(plan, people):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from adoption.choices import DataType
 from adoption.models import CustomerTask, TaskStatusChange
 from adoption.services import customer_task_update_status
+from config.audit.models import AuditLog
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 from telemetry.services import telemetry_ingest
 from tests.factories import CustomerTelemetryAttributeFactory, CustomerTelemetryValueFactory, ProductFactory
@@ -166,7 +167,7 @@ def test_manual_status_against_telemetry_shows_disagreement_and_hand_back_restor
     assert "Telemetry says Not started (0 of 1 required met)" in html
     assert "Hand back to telemetry" in html
 
-    response = client.post(url(plan, task, "hand-back/"), {"context": "panel"}, **HTMX)
+    response = client.post(url(plan, task, "hand-back/"), {"context": "panel", "confirm": "yes"}, **HTMX)
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"]) == {"toast": "“Task 1” is back with telemetry: Not started."}
     task.refresh_from_db()
@@ -174,7 +175,62 @@ def test_manual_status_against_telemetry_shows_disagreement_and_hand_back_restor
     html = response.content.decode()
     assert "Hand back to telemetry" not in html and 'data-testid="drawer-disagrees"' not in html
     newest = text(re.findall(r'<li class="history-entry.*?</li>\s*(?=<li class="history-entry|</ol>)', html, re.S)[0])
-    assert "Not started, by telemetry" in newest and "“Reset to telemetry by casey”" in newest
+    assert "Not started, by telemetry" in newest and "“Handed back to telemetry by casey”" in newest
+
+
+def test_hand_back_that_would_change_the_status_asks_first_and_changes_nothing(plan, people):
+    task = first_task(plan)
+    client = client_for(people["csm"])
+    customer_task_update_status(actor=people["csm"], task=task, status="DONE")
+    client.post(url(plan, task, "evaluate/"), {"context": "page"})
+    history, audit = TaskStatusChange.objects.count(), AuditLog.objects.count()
+
+    response = client.post(url(plan, task, "hand-back/"), {"context": "panel"}, **HTMX)
+
+    assert response.status_code == 200 and "HX-Trigger" not in response
+    html = response.content.decode()
+    assert text(re.search(r'<div class="alert[^>]*id="hand-back-confirm".*?</p>', html, re.S)[0]) == (
+        "Telemetry says Not started: the task will move from Done to Not started, and plan progress will change."
+    )
+    assert '<input type="hidden" name="confirm" value="yes">' in html
+    assert re.search(
+        r"<button type=\"submit\" class=\"btn btn-sm btn-warning\" autofocus>Hand back: move to Not started<", html
+    )
+    assert f'hx-get="/plans/{plan.pk}/tasks/{task.pk}/"' in html and ">Keep Done<" in html
+    task.refresh_from_db()
+    assert (task.status, task.status_update_source) == ("DONE", "MANUAL")
+    assert (TaskStatusChange.objects.count(), AuditLog.objects.count()) == (history, audit)
+    plan.refresh_from_db()
+    assert plan.completed_tasks == 1
+
+
+def test_hand_back_that_keeps_the_status_needs_no_confirmation(plan, people):
+    task = first_task(plan)
+    client = client_for(people["csm"])
+    customer_task_update_status(actor=people["csm"], task=task, status="NOT_STARTED")
+    client.post(url(plan, task, "evaluate/"), {"context": "page"})
+
+    response = client.post(url(plan, task, "hand-back/"), {"context": "panel"}, **HTMX)
+
+    assert json.loads(response["HX-Trigger"]) == {"toast": "“Task 1” is back with telemetry: Not started."}
+    assert 'id="hand-back-confirm"' not in response.content.decode()
+    task.refresh_from_db()
+    assert (task.status, task.status_update_source) == ("NOT_STARTED", "TELEMETRY")
+
+
+def test_evaluate_now_on_a_task_set_by_hand_says_what_telemetry_thinks(plan, people):
+    task = first_task(plan)
+    client = client_for(people["csm"])
+    customer_task_update_status(actor=people["csm"], task=task, status="DONE")
+
+    disagrees = client.post(url(plan, task, "evaluate/"), {"context": "panel"}, **HTMX)
+    assert json.loads(disagrees["HX-Trigger"]) == {"toast": "Status set by hand; telemetry says Not started."}
+
+    CustomerTelemetryValueFactory(customer_attribute=attribute_of(task), value=95)
+    agrees = client.post(url(plan, task, "evaluate/"), {"context": "panel"}, **HTMX)
+    assert json.loads(agrees["HX-Trigger"]) == {"toast": "Status set by hand; telemetry now agrees."}
+    task.refresh_from_db()
+    assert (task.status, task.status_update_source) == ("DONE", "MANUAL")
 
 
 def test_hand_back_without_telemetry_is_refused_in_words(people):

@@ -302,7 +302,7 @@ def test_reset_to_telemetry_applies_the_computed_status_at_once(plan, admin_user
     entry = TaskStatusChange.objects.get(customer_task=task)
     assert (entry.from_status, entry.to_status, entry.source) == ("DONE", "NOT_STARTED", "TELEMETRY")
     assert entry.evidence["resetBy"] == "admin_u"
-    assert entry.note == "Reset to telemetry by admin_u"
+    assert entry.note == "Handed back to telemetry by admin_u"
     plan.refresh_from_db()
     assert plan.completed_tasks == 0
     audit = AuditLog.objects.get(action="task.reset_to_telemetry")
