@@ -230,3 +230,62 @@ def test_sync_preview_page(page, make_user, login, check_a11y, screenshot):
     page.wait_for_url(f"**/plans/{plan.pk}/")
     assert "Plan synced: 1 task added, 0 archived, 0 refreshed." in page.locator("#messages").inner_text()
     assert page.locator("tr.task-row").count() == 9
+
+
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.reportCspViolation({
+    directive: e.violatedDirective, source: e.sourceFile, sample: e.sample,
+    target: (e.target && e.target.outerHTML || String(e.target)).slice(0, 200),
+  });
+});
+"""
+
+
+def test_no_content_security_policy_violation_across_swaps_dialogs_and_back(page, make_user, login):
+    """Bootstrap's collapse leaves style="" on the navbar once toggled (a tablet in portrait); htmx
+    copied that attribute back on settle and re-inserted it from its history snapshot on Back, which
+    the policy (no inline styles) refused. Reported from every page load, Back's reload included."""
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey)
+    task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=3)
+    violations = []
+    page.expose_function("reportCspViolation", lambda violation: violations.append(violation))
+    page.add_init_script(CSP_LISTENER)
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    # The menu toggled open and closed on a narrow screen, then back to the desktop width.
+    page.set_viewport_size({"width": 700, "height": 900})
+    page.locator(".navbar-toggler").click()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"(^| )show( |$)"))
+    page.locator(".navbar-toggler").click()
+    expect(page.locator("#main-nav")).to_have_class("navbar-collapse collapse")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("#user-menu").click()
+    page.keyboard.press("Escape")
+
+    filters = page.locator("#task-filters")
+    filters.get_by_label("Status").select_option("NOT_STARTED")
+    expect(page).to_have_url(re.compile(r"status=NOT_STARTED"))
+    filters.get_by_label("Outcome").select_option(label="Zero-trust access")
+    expect(page).to_have_url(re.compile(r"outcome=\d"))
+    expect(page.get_by_test_id("shown-count")).to_have_text("4 tasks shown (filtered).")
+
+    page.locator(f"#task-{task.pk} .status-button").click()
+    expect(page.locator("#modal").get_by_label("Status")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#modal")).to_be_hidden()
+
+    page.locator(f"#task-{task.pk} a.task-link").click()
+    expect(page.locator("#drawer").get_by_role("heading", name="Task 3")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#drawer")).to_be_hidden()
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"status=NOT_STARTED(?!.*outcome=\d)"))
+    expect(page.get_by_test_id("shown-count")).to_have_text("8 tasks shown (filtered).")
+    page.go_back()
+    expect(page.get_by_test_id("shown-count")).to_have_text("8 tasks shown.")
+    filters.get_by_label("Status").select_option("DONE")
+    expect(page.get_by_test_id("shown-count")).to_have_text("0 tasks shown (filtered).")
+    assert violations == []
