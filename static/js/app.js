@@ -28,13 +28,37 @@
     }
   }
 
+  // Focus goes back to the element that opened the dialog when it closes. That element is found again
+  // by id, because a save usually swaps in a new copy of it (the task's row with its status button).
+  var openerId = "";
+  var pendingFocusId = "";
+
+  function returnFocus() {
+    var opener = pendingFocusId && document.getElementById(pendingFocusId);
+    if (opener) {
+      opener.focus();
+    }
+  }
+
   // Content swapped into the dialog opens it.
   document.body.addEventListener("htmx:afterSwap", function (event) {
     // An answer that swaps nothing (HX-Reswap: none, e.g. a save that closed the dialog) leaves it closed.
     var target = event.detail.target;
     if (target && target.id === "modal-content" && target.childElementCount > 0) {
+      if (!(modal && modal.open)) {
+        var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+        openerId = (elt && elt.id) || "";
+      }
       openModal();
     }
+  });
+  // After the swaps that follow a close (the new row), the opener's new copy takes the focus back
+  // if it was lost with the old copy.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (pendingFocusId && (!document.activeElement || document.activeElement === document.body)) {
+      returnFocus();
+    }
+    pendingFocusId = "";
   });
   // Servers close the dialog with the HX-Trigger event "modal:close".
   document.body.addEventListener("modal:close", closeModal);
@@ -47,6 +71,9 @@
     });
     modal.addEventListener("close", function () {
       document.getElementById("modal-content").innerHTML = "";
+      pendingFocusId = openerId;
+      openerId = "";
+      returnFocus();
     });
   }
 

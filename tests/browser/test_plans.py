@@ -34,34 +34,56 @@ def test_change_a_status_and_see_progress_rise_without_reload(page, make_user, l
     task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=4)  # weight 4 of 36
     login(casey)
     page.goto(f"/plans/{plan.pk}/")
-    assert page.get_by_test_id("plan-percentage").inner_text() == "0.0 %"
+    expect(page.get_by_test_id("plan-percentage")).to_have_text("0.0 %")
     check_a11y(page, "plan dashboard")
     screenshot(page, "plan-dashboard")
     _mark_window(page)
 
-    page.locator(f"#task-{task.pk} .status-button").click()
+    status_button = page.locator(f"#task-{task.pk}-status")
+    status_button.click()
     dialog = page.locator("#modal")
-    dialog.get_by_label("Status").wait_for()
-    assert page.evaluate("document.activeElement.id") == "status-select"
+    expect(dialog.get_by_label("Status")).to_be_focused()
     check_a11y(page, "status modal")
     screenshot(page, "status-modal")
     dialog.get_by_label("Status").select_option("DONE")
     dialog.get_by_label("Note").fill("Confirmed on the weekly call")
     dialog.get_by_role("button", name="Save status").click()
 
-    page.locator(f"#task-{task.pk}.row-DONE").wait_for()
-    assert not dialog.is_visible()
-    assert page.get_by_test_id("plan-percentage").inner_text() == "11.1 %"
-    assert page.get_by_test_id("count-DONE").inner_text() == "1"
-    assert "manual · casey" in page.locator(f"#task-{task.pk}").inner_text()
-    assert "is now Done" in page.locator("#toasts").inner_text()
+    expect(page.locator(f"#task-{task.pk}.row-DONE")).to_have_count(1)
+    expect(dialog).to_be_hidden()
+    # Focus is back on the (new) status button of the row, not lost on the page.
+    expect(status_button).to_be_focused()
+    expect(page.get_by_test_id("plan-percentage")).to_have_text("11.1 %")
+    expect(page.get_by_test_id("count-DONE")).to_have_text("1")
+    expect(page.locator(f"#task-{task.pk}")).to_contain_text("manual · casey")
+    expect(page.locator("#toasts")).to_contain_text("“Task 4” is now Done.")
     _assert_not_reloaded(page)
 
-    # Esc closes the dialog without saving.
-    page.locator(f"#task-{task.pk} .status-button").click()
-    dialog.get_by_label("Status").wait_for()
+    # Esc closes the dialog without saving, and the focus returns to the button too.
+    status_button.click()
+    expect(dialog.get_by_label("Status")).to_be_focused()
     page.keyboard.press("Escape")
-    assert not dialog.is_visible()
+    expect(dialog).to_be_hidden()
+    expect(status_button).to_be_focused()
+
+
+def test_status_saved_from_the_drawer_returns_focus_to_its_status_button(page, make_user, login):
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey)
+    task = CustomerTask.objects.get(adoption_plan=plan, sequence_number=2)
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    page.locator(f"#task-{task.pk} a.task-link").click()
+    drawer = page.locator("#drawer")
+    expect(drawer.get_by_role("heading", name="Task 2")).to_be_focused()
+    drawer.locator("#drawer-status-button").click()
+    dialog = page.locator("#modal")
+    expect(dialog.get_by_label("Status")).to_be_focused()
+    dialog.get_by_label("Status").select_option("IN_PROGRESS")
+    dialog.get_by_role("button", name="Save status").click()
+    expect(dialog).to_be_hidden()
+    expect(drawer.locator("#drawer-status-button")).to_contain_text("In progress")
+    expect(drawer.locator("#drawer-status-button")).to_be_focused()
 
 
 def test_bulk_change_five_tasks(page, make_user, login, check_a11y, screenshot):
@@ -72,29 +94,36 @@ def test_bulk_change_five_tasks(page, make_user, login, check_a11y, screenshot):
     page.goto(f"/plans/{plan.pk}/")
     _mark_window(page)
     bar = page.locator("#bulk-bar")
-    assert not bar.is_visible()
+    expect(bar).to_be_hidden()
     for task in tasks[:5]:  # weights 1..5 = 15 of 36
         page.locator(f"#task-{task.pk} input.task-check").check()
-    assert bar.is_visible()
-    assert page.locator("#bulk-count").inner_text() == "5"
+    expect(bar).to_be_visible()
+    expect(page.locator("#bulk-count")).to_have_text("5")
     bar.get_by_label("Set status").select_option("IN_PROGRESS")
     bar.get_by_label("Note").fill("Kick-off workshop")
     check_a11y(page, "bulk bar")
     screenshot(page, "plan-bulk-bar")
     bar.get_by_role("button", name="Apply").click()
 
-    page.get_by_test_id("count-IN_PROGRESS").filter(has_text="5").wait_for()
-    assert page.locator("tr.row-IN_PROGRESS").count() == 5
-    assert not page.locator("#bulk-bar").is_visible()
-    assert "5 tasks set to In progress." in page.locator("#toasts").inner_text()
+    expect(page.get_by_test_id("count-IN_PROGRESS")).to_have_text("5")
+    expect(page.locator("tr.row-IN_PROGRESS")).to_have_count(5)
+    expect(page.locator("#bulk-bar")).to_be_hidden()
+    expect(page.locator("#toasts")).to_contain_text("5 tasks set to In progress.")
     _assert_not_reloaded(page)
     # Select all ticks every shown task; all done at once moves progress to 100 %.
     page.locator("#select-all").check()
-    assert page.locator("#bulk-count").inner_text() == "8"
+    expect(page.locator("#bulk-count")).to_have_text("8")
     page.locator("#bulk-bar").get_by_label("Set status").select_option("DONE")
     page.locator("#bulk-bar").get_by_role("button", name="Apply").click()
-    page.get_by_test_id("plan-percentage").filter(has_text="100.0 %").wait_for()
+    expect(page.get_by_test_id("plan-percentage")).to_have_text("100.0 %")
+    expect(page.get_by_test_id("count-DONE")).to_have_text("8")
     _assert_not_reloaded(page)
+    # Done again on tasks that are already Done: said so, and nothing is recorded.
+    page.locator(f"#task-{tasks[0].pk} input.task-check").check()
+    page.locator(f"#task-{tasks[1].pk} input.task-check").check()
+    page.locator("#bulk-bar").get_by_label("Set status").select_option("DONE")
+    page.locator("#bulk-bar").get_by_role("button", name="Apply").click()
+    expect(page.locator("#toasts")).to_contain_text("2 tasks were already Done; nothing changed.")
 
 
 def test_filters_are_kept_in_the_url(page, make_user, login):
