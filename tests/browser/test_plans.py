@@ -126,6 +126,25 @@ def test_bulk_change_five_tasks(page, make_user, login, check_a11y, screenshot):
     expect(page.locator("#toasts")).to_contain_text("2 tasks were already Done; nothing changed.")
 
 
+def test_ticking_a_task_shows_the_bulk_bar_at_the_bottom_without_moving_the_rows(page, make_user, login):
+    casey = make_user("casey", Role.CSM)
+    plan = _plan_for(casey, tasks=30, attributes=0)  # taller than the 900 px window
+    first, second = CustomerTask.objects.filter(adoption_plan=plan).order_by("sequence_number")[:2]
+    login(casey)
+    page.goto(f"/plans/{plan.pk}/")
+    row = page.locator(f"#task-{second.pk}")
+    before = row.bounding_box()
+
+    page.locator(f"#task-{first.pk} input.task-check").check()
+
+    bar = page.locator("#bulk-bar")
+    expect(bar).to_be_visible()
+    expect(bar).to_be_in_viewport()
+    assert row.bounding_box() == before
+    box = bar.bounding_box()
+    assert 900 - 80 < box["y"] + box["height"] <= 900  # sticky at the bottom of the window
+
+
 def test_filters_are_kept_in_the_url(page, make_user, login):
     casey = make_user("casey", Role.CSM)
     plan = _plan_for(casey)
