@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django import forms
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from adoption.choices import DataType, TaskStatus
 from config.errors import DomainError
@@ -123,6 +124,18 @@ class TelemetryValueForm(forms.Form):
     def clean_observed_at(self):
         value = self.cleaned_data.get("observed_at")
         return _aware(value).isoformat() if value else None
+
+    def add_ingestion_error(self, field: str | None, message: str) -> None:
+        """Show one of the ingestion service's item errors under the field it names, in the page's words:
+        the service speaks to API clients ("observedAt … is in the future"), the page to a person."""
+        name = {"value": "value", "observedAt": "observed_at", "notes": "notes"}.get(field or "")
+        if name == "observed_at":
+            entered = self.cleaned_data.get("observed_at")
+            moment = datetime.fromisoformat(entered) if entered else None
+            if moment is not None and moment > timezone.now():
+                shown = date_format(timezone.localtime(moment), "j M Y, H:i")
+                message = f"{self.fields['observed_at'].label} can't be in the future (you entered {shown})."
+        self.add_error(name if name in self.fields else None, message)
 
     def ingestion_item(self) -> dict:
         """The item the ingestion service takes, as GraphQL's addTelemetryValue builds it."""

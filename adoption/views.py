@@ -272,18 +272,26 @@ def plan_sync(request, plan_id: int):
 # --- the task drawer ----------------------------------------------------------------------------------
 
 
-def _drawer_context(plan, task, *, can_edit: bool, context: str, forms: dict | None = None) -> dict:
+def _drawer_context(
+    plan, task, *, can_edit: bool, context: str, forms: dict | None = None, keep_open: int | None = None
+) -> dict:
     """Everything the drawer shows about one task: telemetry cards with their latest value and a
-    form to add one, and the status history (newest first) with its evidence."""
+    form to add one, and the status history (newest first) with its evidence. `keep_open` names the
+    attribute whose form just stored a value: it stays open, empty and focused, for the next one."""
     forms = forms or {}
     cards = []
     for attribute, latest in task_attribute_rows(task):
+        form = forms.get(attribute.pk) or (TelemetryValueForm(attribute=attribute) if can_edit else None)
+        is_open = form is not None and attribute.pk == keep_open
+        if is_open:
+            form.fields["value"].widget.attrs["autofocus"] = True
         cards.append(
             {
                 "attribute": attribute,
                 "latest": latest,
                 "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
-                "form": forms.get(attribute.pk) or (TelemetryValueForm(attribute=attribute) if can_edit else None),
+                "form": form,
+                "open": is_open,
             }
         )
     return {
@@ -306,10 +314,12 @@ def _drawer_task(request, plan, task_id):
     return _with_summary(task)
 
 
-def _render_drawer(request, plan, task, *, can_edit: bool, context: str, forms=None, message: str = ""):
+def _render_drawer(
+    request, plan, task, *, can_edit: bool, context: str, forms=None, message: str = "", keep_open: int | None = None
+):
     """The drawer after a GET or a change. As a panel on the dashboard, a change also answers the task's
     row, the progress card and the counts out of band, so the dashboard behind stays true."""
-    page = _drawer_context(plan, task, can_edit=can_edit, context=context, forms=forms)
+    page = _drawer_context(plan, task, can_edit=can_edit, context=context, forms=forms, keep_open=keep_open)
     if not request.htmx:
         if message:
             messages.success(request, message)
@@ -371,7 +381,14 @@ def task_value_add(request, plan_id: int, task_id: int, attribute_id: int):
         page = _drawer_context(plan, task, can_edit=True, context="page", forms=forms)
         return render(request, DRAWER, {**page, "customer": plan.customer_product.customer}, status=400)
     return _render_drawer(
-        request, plan, task, can_edit=True, context=_drawer_context_name(request), forms=forms, message=message
+        request,
+        plan,
+        task,
+        can_edit=True,
+        context=_drawer_context_name(request),
+        forms=forms,
+        message=message,
+        keep_open=attribute.pk if form is None else None,
     )
 
 
@@ -381,10 +398,8 @@ def _add_ingestion_errors(form, error: DomainError) -> None:
     if not details:
         add_domain_error(form, error)
         return
-    fields = {"value": "value", "observedAt": "observed_at", "notes": "notes"}
     for item in details:
-        name = fields.get(item.get("field"))
-        form.add_error(name if name in form.fields else None, item.get("message") or error.message)
+        form.add_ingestion_error(item.get("field"), item.get("message") or error.message)
 
 
 def _evaluation_message(task, *, changed: bool) -> str:

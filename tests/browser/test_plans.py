@@ -200,23 +200,29 @@ def test_add_a_telemetry_value_and_see_the_task_turn_done_with_its_evidence(
     _mark_window(page)
     page.locator(f"#task-{task.pk} a.task-link").click()
     drawer = page.locator("#drawer")
-    drawer.get_by_role("heading", name="Task 2").wait_for()
-    assert page.evaluate("document.activeElement.id") == "drawer-title"
+    expect(drawer.get_by_role("heading", name="Task 2")).to_be_focused()
     drawer.get_by_text("Add a value").click()
     drawer.get_by_label("Value").fill("93")
     check_a11y(page, "task drawer")
     screenshot(page, "task-drawer")
     drawer.get_by_role("button", name="Store value").click()
 
-    drawer.get_by_test_id("history-entry").first.wait_for()
-    evidence = drawer.get_by_test_id("history-entry").first.inner_text()
-    assert "Done, by telemetry" in evidence and "metric_1 = 93" in evidence and "(metric_1 ≥ 90)" in evidence
-    assert "Met" in drawer.get_by_test_id("attribute-met").inner_text()
+    newest = drawer.get_by_test_id("history-entry").first
+    expect(newest).to_contain_text("Done, by telemetry")
+    expect(newest).to_contain_text("metric_1 = 93")
+    expect(newest).to_contain_text("(metric_1 ≥ 90)")
+    expect(drawer.get_by_test_id("attribute-met")).to_contain_text("Met")
     # the dashboard behind updated too
-    assert page.locator(f"#task-{task.pk}.row-DONE").count() == 1
-    assert page.get_by_test_id("plan-percentage").inner_text() == "5.6 %"
+    expect(page.locator(f"#task-{task.pk}.row-DONE")).to_have_count(1)
+    expect(page.get_by_test_id("plan-percentage")).to_have_text("5.6 %")
+    # the form stays open, empty and focused for the next value of the series
+    expect(drawer.get_by_label("Value")).to_be_focused()
+    expect(drawer.get_by_label("Value")).to_have_value("")
+    page.keyboard.type("97")
+    page.keyboard.press("Enter")
+    expect(drawer.get_by_test_id("latest-value")).to_contain_text("Latest value 97")
     page.keyboard.press("Escape")
-    assert not drawer.is_visible()
+    expect(drawer).to_be_hidden()
     _assert_not_reloaded(page)
 
 
