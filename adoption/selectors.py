@@ -29,7 +29,7 @@ from django.db.models.functions import Coalesce
 
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
-from adoption.progress import percentage, to_decimal
+from adoption.progress import percentage, round2, to_decimal
 from config.search import contains
 from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
@@ -327,3 +327,79 @@ def assignment_contents_counts(assignments: QuerySet[CustomerProduct]) -> dict:
         "telemetryAttributes": attributes.count(),
         "telemetryValues": CustomerTelemetryValue.objects.filter(customer_attribute__in=attributes).count(),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Consistency check of the stored plan totals (load tests, operations)
+# ---------------------------------------------------------------------------------------------
+
+TOTAL_FIELDS = ("total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage")
+
+
+@dataclass(frozen=True)
+class PlanTotalsMismatch:
+    """One plan whose stored totals differ from a fresh count: field -> (stored, counted)."""
+
+    plan_id: int
+    product_name: str
+    differences: dict[str, tuple]
+
+    def describe(self) -> str:
+        parts = [
+            f"{field} stored {stored} but counted {counted}" for field, (stored, counted) in self.differences.items()
+        ]
+        return f"plan {self.plan_id} ({self.product_name}): " + "; ".join(parts)
+
+
+def plan_totals_fresh_count(*, plan_ids=None) -> dict[int, dict[str, object]]:
+    """Each plan's totals counted afresh from its task rows, in Python rather than with the aggregate
+    the writers use, so the check shares no code with them: applicable tasks are those neither
+    archived nor NOT_APPLICABLE, completed ones the DONE among them, and the percentage is completed
+    weight / total weight rounded half up (0 without weight)."""
+    plans = AdoptionPlan.objects.order_by("pk")
+    if plan_ids is not None:
+        plans = plans.filter(pk__in=list(plan_ids))
+    counts = {
+        pk: {"total_tasks": 0, "completed_tasks": 0, "total_weight": Decimal("0"), "completed_weight": Decimal("0")}
+        for pk in plans.values_list("pk", flat=True)
+    }
+    rows = (
+        CustomerTask.objects.filter(adoption_plan_id__in=list(counts))
+        .order_by()
+        .values_list("adoption_plan_id", "status", "is_archived", "weight")
+    )
+    for plan_id, status, is_archived, weight in rows.iterator(chunk_size=5000):
+        if is_archived or status == TaskStatus.NOT_APPLICABLE:
+            continue
+        count = counts[plan_id]
+        count["total_tasks"] += 1
+        count["total_weight"] += to_decimal(weight)
+        if status == TaskStatus.DONE:
+            count["completed_tasks"] += 1
+            count["completed_weight"] += to_decimal(weight)
+    for count in counts.values():
+        count["total_weight"] = round2(count["total_weight"])
+        count["completed_weight"] = round2(count["completed_weight"])
+        count["progress_percentage"] = percentage(count["completed_weight"], count["total_weight"])
+    return counts
+
+
+def _as_number(value):
+    return value if isinstance(value, int) else to_decimal(value)
+
+
+def plan_totals_mismatches(*, plan_ids=None) -> tuple[int, list[PlanTotalsMismatch]]:
+    """(number of plans checked, the plans whose stored totals differ from a fresh count)."""
+    counted = plan_totals_fresh_count(plan_ids=plan_ids)
+    stored = (
+        AdoptionPlan.objects.filter(pk__in=list(counted)).order_by("pk").values("pk", "product_name", *TOTAL_FIELDS)
+    )
+    mismatches = []
+    for row in stored:
+        fresh = counted[row["pk"]]
+        differences = {
+            field: (row[field], fresh[field]) for field in TOTAL_FIELDS if _as_number(row[field]) != fresh[field]
+        }
+        if differences:
+            mismatches.append(PlanTotalsMismatch(row["pk"], row["product_name"], differences))
+    return len(counted), mismatches
