@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WEB_CONCURRENCY ?= 2
 
-.PHONY: run serve worker beat test lint bench screenshots install install-dev migrate seed schema clean
+.PHONY: run serve worker beat test lint bench loadtest screenshots install install-dev migrate seed schema clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ screenshots: install-dev
 ## Benchmarks in a throwaway database (PostgreSQL when DATABASE_URL or BENCH_DATABASE_URL names one, else SQLite); BENCH_ARGS=--quick for a short run, --only NAME for one scenario, --list for the names. Results also in bench/results.json.
 bench: install-dev
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+## Load test: make serve with 1 then 2 processes under a mixed locust load on a throwaway PostgreSQL database
+## (DATABASE_URL's server, default postgres://postgres@127.0.0.1:5432), then the plan totals check. About 4 minutes.
+LOADTEST_ARGS ?=
+loadtest: install-dev
+	$(PY) bench/loadtest.py $(LOADTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .ruff_cache .hypothesis
