@@ -96,31 +96,19 @@ def seed(out_path: str) -> None:
     django.setup()
 
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command, get_commands
+    from django.core.management import call_command
 
-    from adoption.models import AdoptionPlan, CustomerTask, Product
-    from adoption.services import customer_product_assign
+    from adoption.models import AdoptionPlan, CustomerTask
     from customers.models import Customer, Role, UserProfile
-    from customers.services import customer_create, customer_set_assignees, personal_token_issue
+    from customers.services import customer_set_assignees, personal_token_issue
     from telemetry.models import CustomerTelemetryAttribute
     from telemetry.services import api_key_create
 
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 (closed with the process)
+    devnull = open(os.devnull, "w")  # noqa: SIM115 (closed with the process)
+    call_command("seed_demo", stdout=devnull)
     admin = get_user_model().objects.get(username="admin")
     extra = CUSTOMERS - Customer.objects.count()
-    products = list(Product.objects.active().order_by("name", "pk"))
-    started = time.perf_counter()
-    if "generate_portfolio" in get_commands():
-        call_command("generate_portfolio", customers=extra, per_customer=2, prefix="Load customer")
-        how = "generate_portfolio"
-    else:
-        for index in range(1, extra + 1):
-            customer = customer_create(actor=admin, name=f"Load customer {index:06d}")
-            for offset in range(2):
-                product = products[(index + offset) % len(products)]
-                customer_product_assign(actor=admin, customer=customer, product=product, license_level="SIGNATURE")
-        how = "the customer and assignment services"
-    print(f"seeded {extra} customers with {how} in {time.perf_counter() - started:.1f} s", flush=True)
+    call_command("generate_portfolio", customers=extra, per_customer=2, prefix="Load customer", stdout=devnull)
 
     User = get_user_model()
     customers = list(Customer.objects.order_by("pk"))
