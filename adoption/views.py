@@ -75,6 +75,18 @@ def _triggers(response, **events):
 # --- the dashboard ----------------------------------------------------------------------------------
 
 
+def _filter_query(request) -> str:
+    """The filters in use as a query string, without the empty ones ("?status=DONE", not "&outcome=&...")."""
+    query = request.GET.copy()
+    for key in list(query):
+        values = [value for value in query.getlist(key) if value]
+        if values:
+            query.setlist(key, values)
+        else:
+            del query[key]
+    return query.urlencode()
+
+
 def _table_context(request, plan, can_edit: bool) -> dict:
     filterset = PlanTaskFilter(request.GET, queryset=selectors.plan_tasks(plan), plan=plan)
     tasks = [_with_summary(task) for task in filterset.qs]
@@ -83,7 +95,7 @@ def _table_context(request, plan, can_edit: bool) -> dict:
         "can_edit": can_edit,
         "filterset": filterset,
         "tasks": tasks,
-        "filter_query": request.GET.urlencode(),
+        "filter_query": _filter_query(request),
         "status_choices": TaskStatus.choices,
         "bulk_form": BulkStatusForm(),
     }
@@ -104,7 +116,7 @@ def plan_detail(request, plan_id: int):
     plan, can_edit = _plan(request, plan_id)
     context = _table_context(request, plan, can_edit)
     if _htmx_partial(request) and request.htmx.target == "task-table":
-        return render(request, f"{DASHBOARD}#task-table", context)
+        return render(request, f"{DASHBOARD}#filtered-table", context)
     preview = services.adoption_plan_sync_preview(plan=plan) if plan.needs_sync else None
     context.update(
         _progress_context(plan),
@@ -169,6 +181,12 @@ def task_status(request, plan_id: int, task_id: int):
     return render(request, "tasks/status.html", {**page, "nav_section": "customers"}, status=status)
 
 
+def _plan_url(plan, request) -> str:
+    """Back to the plan with the filters in use."""
+    query = _filter_query(request)
+    return f"{reverse('plan-detail', args=[plan.pk])}{'?' if query else ''}{query}"
+
+
 def _bulk_message(tasks, label: str) -> str:
     """“2 tasks set to Done; 1 was already Done.”: tasks that already had the status are not counted as set."""
     recorded = sum(1 for task in tasks if task.status_change_recorded)
@@ -208,7 +226,7 @@ def plan_bulk_status(request, plan_id: int):
             message = _bulk_message(changed, TaskStatus(form.cleaned_data["status"]).label)
             if not request.htmx:
                 messages.success(request, message)
-                return redirect(f"{reverse('plan-detail', args=[plan.pk])}?{request.GET.urlencode()}")
+                return redirect(_plan_url(plan, request))
             plan = selectors.plan_for_page(plan.pk)
             context = {**_table_context(request, plan, True), **_progress_context(plan), "oob": True}
             html = render_to_string(f"{DASHBOARD}#bulk-changed", context, request=request)
@@ -217,7 +235,7 @@ def plan_bulk_status(request, plan_id: int):
         error = " ".join(str(message) for messages_ in form.errors.values() for message in messages_)
     if not request.htmx:
         messages.error(request, f"Nothing was changed: {error}")
-        return redirect(f"{reverse('plan-detail', args=[plan.pk])}?{request.GET.urlencode()}")
+        return redirect(_plan_url(plan, request))
     response = render(request, f"{DASHBOARD}#bulk-error", {"error": error})
     response["HX-Retarget"] = "#bulk-feedback"
     response["HX-Reswap"] = "innerHTML"

@@ -35,6 +35,30 @@
   });
   document.body.addEventListener("htmx:afterSettle", refreshBulkBar);
 
+  // --- filters: the URL keeps only the filters in use (no "&outcome=&release=&...") -----------------
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "task-filters") {
+      return;
+    }
+    var params = event.detail.parameters;
+    var names = [];
+    if (typeof params.forEach === "function") {
+      params.forEach(function (value, name) { names.push(name); });
+    } else {
+      names = Object.keys(params);
+    }
+    names.forEach(function (name) {
+      var value = typeof params.getAll === "function" ? params.getAll(name).join("") : params[name];
+      if (value === "" || value === undefined || value === null) {
+        if (typeof params.delete === "function") {
+          params.delete(name);
+        } else {
+          delete params[name];
+        }
+      }
+    });
+  });
+
   // --- row click opens the drawer ------------------------------------------------------------------
   document.addEventListener("click", function (event) {
     var row = event.target.closest && event.target.closest("tr.task-row");

@@ -208,6 +208,38 @@ def test_htmx_filter_request_answers_only_the_table(plan, people):
     assert f'hx-post="/plans/{plan.pk}/tasks/status/?status=NOT_STARTED"' in html
 
 
+def test_clear_filters_shows_only_while_a_filter_is_in_use(plan, people):
+    client = client_for(people["csm"])
+    clear = f'<a class="btn btn-sm btn-link" href="/plans/{plan.pk}/">Clear filters</a>'
+
+    assert clear not in client.get(f"/plans/{plan.pk}/").content.decode()
+    assert clear not in client.get(f"/plans/{plan.pk}/?status=&outcome=&source=").content.decode()
+    assert clear in client.get(f"/plans/{plan.pk}/?status=NOT_STARTED").content.decode()
+    # a live filter change answers the table and, out of band, the link's new state
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "task-table"}
+    on = client.get(f"/plans/{plan.pk}/?status=NOT_STARTED&outcome=", **htmx).content.decode()
+    assert f'<span id="clear-filters" hx-swap-oob="true">{clear}</span>' in on
+    off = client.get(f"/plans/{plan.pk}/?status=&outcome=", **htmx).content.decode()
+    assert '<span id="clear-filters" hx-swap-oob="true"></span>' in off
+
+
+def test_the_bulk_form_and_its_redirect_keep_only_the_filters_in_use(plan, people):
+    client = client_for(people["csm"])
+    html = client.get(
+        f"/plans/{plan.pk}/?status=NOT_STARTED&outcome=&release=", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="task-table"
+    ).content.decode()
+    assert f'hx-post="/plans/{plan.pk}/tasks/status/?status=NOT_STARTED"' in html
+    task = tasks_of(plan)[1]
+    response = client.post(f"/plans/{plan.pk}/tasks/status/?status=&outcome=", {"task": [task.pk], "status": "DONE"})
+    assert response.status_code == 302 and response["Location"] == f"/plans/{plan.pk}/"
+
+
+def test_the_status_counts_are_labelled_as_the_whole_plan(plan, people):
+    html = client_for(people["csm"]).get(f"/plans/{plan.pk}/?status=DONE").content.decode()
+    heading = words(re.search(r'<h2 id="counts-heading".*?</h2>', html, re.S)[0])
+    assert heading == "Tasks by status · whole plan"
+
+
 def test_empty_filter_result_says_what_to_do(plan, people):
     html = client_for(people["csm"]).get(f"/plans/{plan.pk}/?status=DONE").content.decode()
     assert "No task matches these filters." in html and "Clear the filters" in html
