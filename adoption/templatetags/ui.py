@@ -257,3 +257,30 @@ def json_value(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# How a sync's refreshed field reads: (label, how a value is shown); long text only says it changed.
+_SYNC_FIELDS = {
+    "name": ("name", str),
+    "weight": ("weight", lambda v: num(v)),
+    "est_minutes": ("estimate", lambda v: duration(v)),
+    "sequence_number": ("sequence", str),
+    "priority": ("priority", lambda v: v or "none"),
+    "license_level": ("license", lambda v: license_label(v)),
+}
+
+
+@register.simple_tag
+def sync_field_changes(update):
+    """What a sync refreshes on one task, old → new where a value is short: 'weight 5.0 → 6.0',
+    'license Essential → Advantage'; 'description changed' for long text and the outcome/release links."""
+    changes = []
+    for name in update.changed_fields:
+        if name in _SYNC_FIELDS:
+            label, shown = _SYNC_FIELDS[name]
+            before = shown(getattr(update.customer_task, name))
+            after = shown(getattr(update.catalog_task, name))
+            changes.append(f"{label} {before} → {after}")
+        else:
+            changes.append(f"{name.replace('_', ' ')} changed")
+    return changes

@@ -1,8 +1,11 @@
 """The sync preview page and applying a sync; plan-wide telemetry evaluation."""
 
+import re
+
 import pytest
 
 from adoption.models import AdoptionPlan, CustomerTask
+from adoption.selectors import plan_needs_sync
 from adoption.services import customer_product_update, customer_task_update_status
 from config.audit.models import AuditLog
 from tests.factories import TaskFactory
@@ -81,3 +84,38 @@ def test_plan_evaluation_from_the_dashboard(plan, people):
     )
     assert client_for(people["viewer"]).post(f"/plans/{plan.pk}/evaluate/").status_code == 403
     assert AuditLog.objects.filter(action="plan.evaluate").count() == 1
+
+
+def test_refreshed_tasks_show_old_and_new_values(plan, people):
+    first = CustomerTask.objects.filter(adoption_plan=plan).order_by("sequence_number").first()
+    catalog = first.original_task
+    catalog.weight, catalog.est_minutes, catalog.description = 6, 120, "A longer text than before"
+    catalog.save()
+
+    html = client_for(people["csm"]).get(f"/plans/{plan.pk}/sync/").content.decode()
+
+    assert 'data-testid="to-update-count">1<' in html
+    changes = re.findall(r'data-testid="field-change">([^<]*)<', html)
+    assert changes == ["description changed", "estimate 30 min → 2 h", "weight 1.0 → 6.0"]
+    assert "Apply sync" in html
+
+
+def test_apply_sync_is_offered_only_when_something_would_change(plan, people):
+    client = client_for(people["csm"])
+    assert not plan_needs_sync(AdoptionPlan.objects.get(pk=plan.pk))
+
+    html = client.get(f"/plans/{plan.pk}/sync/").content.decode()
+
+    assert "Apply sync" not in html
+    assert 'data-testid="nothing-to-apply"' in html and "Nothing to apply: the plan is up to date." in html
+    # a plan marked for sync with nothing to change still offers it: applying records the check
+    AdoptionPlan.objects.filter(pk=plan.pk).update(last_synced_at=None)
+    assert "Apply sync" in client.get(f"/plans/{plan.pk}/sync/").content.decode()
+
+
+@pytest.mark.parametrize("role", ["csm", "viewer"])
+def test_the_sync_page_has_one_way_back_to_the_plan(plan, people, role):
+    _downgrade_with_new_task(plan, people["csm"])
+    html = client_for(people[role]).get(f"/plans/{plan.pk}/sync/").content.decode()
+    assert html.count("Back to the plan") == 1
+    assert "Cancel" not in html
