@@ -31,10 +31,13 @@ from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
 from config.audit.services import audit_record
 from telemetry import criteria
+from telemetry.bulk import insert_rows, update_rows
 from telemetry.models import CustomerTelemetryAttribute
 from telemetry.selectors import latest_values_by_attribute
 
 TELEMETRY_ACTOR = "telemetry"
+TASK_FIELDS = (*STATUS_FIELDS, "telemetry_status")
+HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "source", "actor", "note", "evidence", "created_at")
 
 
 @dataclass
@@ -171,7 +174,6 @@ def evaluate_customer_tasks(
         )
         latest = latest_values_by_attribute([a.pk for a in attributes])
 
-        met_ids, unmet_ids = [], []
         by_task: dict[int, list[CustomerTelemetryAttribute]] = defaultdict(list)
         for attribute in attributes:
             value = latest.get(attribute.pk)
@@ -183,13 +185,13 @@ def evaluate_customer_tasks(
                 now=now,
             )
             attribute.last_checked_at = now
-            (met_ids if attribute.is_met else unmet_ids).append(attribute.pk)
             by_task[attribute.customer_task_id].append(attribute)
-        # Two set-based updates instead of one CASE per row: cheaper and the same count at any size.
-        if met_ids:
-            CustomerTelemetryAttribute.objects.filter(pk__in=met_ids).update(is_met=True, last_checked_at=now)
-        if unmet_ids:
-            CustomerTelemetryAttribute.objects.filter(pk__in=unmet_ids).update(is_met=False, last_checked_at=now)
+        # One UPDATE ... FROM (the rows): no CASE per row, the same statement at any size.
+        update_rows(
+            CustomerTelemetryAttribute,
+            ("is_met", "last_checked_at"),
+            [(attribute.pk, attribute.is_met, now) for attribute in attributes],
+        )
 
         changed_tasks: list[CustomerTask] = []
         history: list[TaskStatusChange] = []
@@ -229,12 +231,21 @@ def evaluate_customer_tasks(
                 task.updated_at = now
                 changed_tasks.append(task)
 
-        if changed_tasks:
-            CustomerTask.objects.bulk_update(changed_tasks, [*STATUS_FIELDS, "telemetry_status"])
+        # One UPDATE ... FROM (the rows) and one multi-row INSERT, linear in the number of tasks.
+        update_rows(
+            CustomerTask,
+            TASK_FIELDS,
+            [(task.pk, *(getattr(task, name) for name in TASK_FIELDS)) for task in changed_tasks],
+        )
         if history:
-            TaskStatusChange.objects.bulk_create(history)
-            for change, entry in zip(changes, history, strict=True):
-                change.history_id = entry.pk
+            ids = insert_rows(
+                TaskStatusChange,
+                HISTORY_FIELDS,
+                [tuple(getattr(entry, name) for name in HISTORY_FIELDS) for entry in history],
+            )
+            for change, entry, pk in zip(changes, history, ids, strict=True):
+                entry.pk = pk
+                change.history_id = pk
             plan_recompute_totals(plan_ids={change.adoption_plan_id for change in changes})
     return changes
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, Value, When
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -26,6 +24,7 @@ from adoption.models import CustomerTask
 from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from customers.models import Customer
+from telemetry.bulk import attributes_raise_last_seen, insert_rows
 from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
 from telemetry.ingestion import (
     MAX_BATCH_ID_LENGTH,
@@ -242,19 +241,7 @@ def telemetry_ingest(
             existing = TelemetryBatch.objects.get(customer_id=batch_customer_id, batch_id=batch_id)
             return _replay_or_conflict(existing, digest, batch_id)
 
-    values = CustomerTelemetryValue.objects.bulk_create(
-        [
-            CustomerTelemetryValue(
-                customer_attribute=attribute,
-                value=value,
-                observed_at=observed_at,
-                source=source,
-                notes=notes,
-                batch_id=batch_id or "",
-            )
-            for attribute, value, observed_at, source, notes in rows
-        ]
-    )
+    values = _store_values(rows, batch_id=batch_id or "", now=now)
 
     # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
     # The maximum is taken in the database, so a concurrent ingestion's later value is never undone.
@@ -262,10 +249,7 @@ def telemetry_ingest(
     for attribute, _, observed_at, _, _ in rows:
         if attribute.pk not in seen or observed_at > seen[attribute.pk]:
             seen[attribute.pk] = observed_at
-    newest = Case(*[When(pk=pk, then=Value(moment)) for pk, moment in seen.items()], output_field=DateTimeField())
-    CustomerTelemetryAttribute.objects.filter(pk__in=list(seen)).update(
-        last_seen_at=Greatest(Coalesce(F("last_seen_at"), newest), newest)
-    )
+    attributes_raise_last_seen(seen)
 
     extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
     changes = evaluate_customer_tasks(
@@ -297,6 +281,26 @@ def telemetry_ingest(
         },
     )
     return IngestResult(batch_id=batch_id, values=values, status_changes=changes, response=response)
+
+
+VALUE_FIELDS = ("customer_attribute_id", "value", "source", "batch_id", "notes", "observed_at", "created_at")
+
+
+def _store_values(rows: list[tuple], *, batch_id: str, now) -> list[CustomerTelemetryValue]:
+    """One multi-row INSERT of the checked rows; the stored values, in item order, with their ids."""
+    ids = insert_rows(
+        CustomerTelemetryValue,
+        VALUE_FIELDS,
+        [
+            (attribute.pk, value, source, batch_id, notes, observed_at, now)
+            for attribute, value, observed_at, source, notes in rows
+        ],
+    )
+    # Positional arguments in field order (id first): the cheapest way to build thousands of instances.
+    return [
+        CustomerTelemetryValue(pk, attribute.pk, value, source, batch_id, notes, observed_at, now)
+        for pk, (attribute, value, observed_at, source, notes) in zip(ids, rows, strict=True)
+    ]
 
 
 def _gone_attribute(pk) -> str:
