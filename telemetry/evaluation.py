@@ -31,12 +31,25 @@ from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
 from config.audit.services import audit_record
 from telemetry import criteria
-from telemetry.bulk import insert_rows, update_rows
+from telemetry.bulk import id_set, insert_rows, update_rows
 from telemetry.models import CustomerTelemetryAttribute
 from telemetry.selectors import latest_values_by_attribute
 
 TELEMETRY_ACTOR = "telemetry"
 TASK_FIELDS = (*STATUS_FIELDS, "telemetry_status")
+TASK_COLUMNS = ("id", "adoption_plan_id", "name", "status", "status_update_source", "telemetry_status", "completed_at")
+ATTRIBUTE_COLUMNS = (
+    "id",
+    "customer_task_id",
+    "name",
+    "data_type",
+    "is_required",
+    "success_criteria",
+    "order",
+    "is_active",
+    "is_met",
+)
+VALUE_COLUMNS = ("value", "observed_at")
 HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "source", "actor", "note", "evidence", "created_at")
 
 
@@ -130,12 +143,15 @@ def lock_tasks_and_attributes(task_ids: Iterable[int]) -> tuple[list[CustomerTas
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
         return [], []
-    tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    # Only the columns evaluation and ingestion read: a 5,000-value batch reads thousands of rows here,
+    # and every timestamp column costs a conversion per row.
+    tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=id_set(ids)).only(*TASK_COLUMNS).order_by("pk"))
     # no_key: evaluation and ingestion never change a key column of an attribute, so inserting values
     # (whose foreign key takes a key-share lock on their attribute) is not held up by this lock.
     attributes = list(
         CustomerTelemetryAttribute.objects.select_for_update(no_key=True)
-        .filter(customer_task_id__in=[t.pk for t in tasks])
+        .filter(customer_task_id__in=id_set(t.pk for t in tasks))
+        .only(*ATTRIBUTE_COLUMNS)
         .order_by("pk")
     )
     return tasks, attributes
@@ -148,6 +164,7 @@ def evaluate_customer_tasks(
     evidence_extra: dict | None = None,
     take_back: bool = False,
     note: str = "",
+    locked: tuple[list[CustomerTask], list[CustomerTelemetryAttribute]] | None = None,
 ) -> list[StatusChange]:
     """Evaluate the given tasks against their latest telemetry and apply what follows.
 
@@ -160,6 +177,9 @@ def evaluate_customer_tasks(
 
     Runs inside the caller's transaction (it opens a savepoint of its own when there is one), in a
     constant number of queries. Takes its row locks in the shared order: tasks, attributes, plans.
+    `locked`: what `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion
+    locks before it writes), so the rows are not read twice; the caller must not have changed their
+    status, criteria or activity since.
     """
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
@@ -168,11 +188,11 @@ def evaluate_customer_tasks(
     with transaction.atomic():
         # Tasks locked before their owner is read: a user's concurrent status change cannot slip
         # between our read and our write (manual beats telemetry).
-        tasks, locked_attributes = lock_tasks_and_attributes(ids)
+        tasks, locked_attributes = locked if locked is not None else lock_tasks_and_attributes(ids)
         attributes = sorted(
             (a for a in locked_attributes if a.is_active), key=lambda a: (a.customer_task_id, a.order, a.pk)
         )
-        latest = latest_values_by_attribute([a.pk for a in attributes])
+        latest = latest_values_by_attribute([a.pk for a in attributes], columns=VALUE_COLUMNS)
 
         by_task: dict[int, list[CustomerTelemetryAttribute]] = defaultdict(list)
         for attribute in attributes:
@@ -193,7 +213,8 @@ def evaluate_customer_tasks(
             [(attribute.pk, attribute.is_met, now) for attribute in attributes],
         )
 
-        changed_tasks: list[CustomerTask] = []
+        changed_tasks: list[CustomerTask] = []  # status changed (every status field is written)
+        recomputed_tasks: list[CustomerTask] = []  # only telemetry_status changed
         history: list[TaskStatusChange] = []
         changes: list[StatusChange] = []
         for task in tasks:
@@ -226,16 +247,21 @@ def evaluate_customer_tasks(
                         task=task,
                     )
                 )
-                dirty = True
-            if dirty:
-                task.updated_at = now
                 changed_tasks.append(task)
+            elif dirty:
+                task.updated_at = now
+                recomputed_tasks.append(task)
 
         # One UPDATE ... FROM (the rows) and one multi-row INSERT, linear in the number of tasks.
         update_rows(
             CustomerTask,
             TASK_FIELDS,
             [(task.pk, *(getattr(task, name) for name in TASK_FIELDS)) for task in changed_tasks],
+        )
+        update_rows(
+            CustomerTask,
+            ("telemetry_status", "updated_at"),
+            [(task.pk, task.telemetry_status, now) for task in recomputed_tasks],
         )
         if history:
             ids = insert_rows(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,14 +10,19 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from adoption.models import AdoptionPlan
+from telemetry.bulk import id_set
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
 
-def latest_values_by_attribute(attribute_ids: Iterable[int]) -> dict[int, CustomerTelemetryValue]:
+def latest_values_by_attribute(
+    attribute_ids: Iterable[int], *, columns: Sequence[str] | None = None
+) -> dict[int, CustomerTelemetryValue]:
     """{attribute id: its latest value} ("latest" = greatest observed_at, then greatest id; SPEC 6.1).
 
     One query: per attribute one index lookup on (customer_attribute, observed_at, id).
-    Attributes without values are absent from the answer.
+    Attributes without values are absent from the answer. With `columns`, each value is a light row
+    of those fields and customer_attribute_id (attribute access, no model instance), for callers that
+    read thousands of values and need few of their fields.
     """
     ids = list({int(pk) for pk in attribute_ids})
     if not ids:
@@ -27,8 +32,12 @@ def latest_values_by_attribute(attribute_ids: Iterable[int]) -> dict[int, Custom
         .order_by("-observed_at", "-id")
         .values("pk")[:1]
     )
-    latest_ids = CustomerTelemetryAttribute.objects.filter(pk__in=ids).values(latest=Subquery(latest_id))
-    return {value.customer_attribute_id: value for value in CustomerTelemetryValue.objects.filter(pk__in=latest_ids)}
+    latest_ids = CustomerTelemetryAttribute.objects.filter(pk__in=id_set(ids)).values(latest=Subquery(latest_id))
+    values = CustomerTelemetryValue.objects.filter(pk__in=latest_ids)
+    if columns is not None:
+        rows = values.values_list("customer_attribute_id", *columns, named=True)
+        return {row.customer_attribute_id: row for row in rows}
+    return {value.customer_attribute_id: value for value in values}
 
 
 def plan_attribute_rows(plan: AdoptionPlan) -> list[tuple[CustomerTelemetryAttribute, CustomerTelemetryValue | None]]:

@@ -252,8 +252,9 @@ def telemetry_ingest(
     attributes_raise_last_seen(seen)
 
     extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
+    # The tasks and attributes locked above are the ones to evaluate: no second read of thousands of rows.
     changes = evaluate_customer_tasks(
-        task_ids={attribute.customer_task_id for attribute, *_ in rows}, now=now, evidence_extra=extra
+        task_ids=[task.pk for task in tasks], now=now, evidence_extra=extra, locked=(tasks, locked)
     )
 
     response = {
