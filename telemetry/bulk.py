@@ -107,30 +107,40 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) ->
         cursor.execute(sql, [_json_rows([meta.pk, *columns], rows)])
 
 
-def attributes_raise_last_seen(seen: dict[int, datetime]) -> None:
-    """Set each attribute's last_seen_at to the later of its stored value and the given moment.
+def attributes_record(rows: list[tuple[int, bool | None, datetime | None, datetime | None]]) -> None:
+    """One UPDATE of attribute rows (pk, is_met, last_checked_at, seen): what evaluation found and, for
+    attributes that just received values, the observedAt of the newest one.
 
-    The maximum is taken in the database: a later value stored by a concurrent ingestion is never undone.
+    None leaves is_met or last_checked_at as stored (an attribute with a value but nothing evaluated,
+    an inactive one say). last_seen_at becomes the later of the stored value and `seen`, the maximum
+    taken in the database: a later value stored by a concurrent ingestion is never undone.
     """
-    if not seen:
+    if not rows:
         return
     meta = CustomerTelemetryAttribute._meta
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    column = quote(meta.get_field("last_seen_at").column)
+    met, checked, seen = (quote(meta.get_field(name).column) for name in ("is_met", "last_checked_at", "last_seen_at"))
     with connection.cursor() as cursor:
         if _is_postgresql():
+            document = json.dumps(
+                [(p, m, c.isoformat() if c else None, s.isoformat() if s else None) for p, m, c, s in rows]
+            )
             cursor.execute(
-                f"UPDATE {table} AS t SET {column} = GREATEST(t.{column}, v.seen) "
-                "FROM (SELECT (r.e->>0)::bigint AS id, (r.e->>1)::timestamptz AS seen "
+                f"UPDATE {table} AS t SET {met} = COALESCE(v.met, t.{met}), "
+                f"{checked} = COALESCE(v.checked, t.{checked}), {seen} = GREATEST(t.{seen}, v.seen) "
+                "FROM (SELECT (r.e->>0)::bigint AS id, (r.e->>1)::boolean AS met, "
+                "(r.e->>2)::timestamptz AS checked, (r.e->>3)::timestamptz AS seen "
                 f"FROM jsonb_array_elements(%s::jsonb) AS r(e)) AS v WHERE t.{pk} = v.id",
-                [json.dumps([(pk_value, moment.isoformat()) for pk_value, moment in seen.items()])],
+                [document],
             )
         else:
             adapt = connection.ops.adapt_datetimefield_value
             cursor.executemany(
-                f"UPDATE {table} SET {column} = MAX(COALESCE({column}, %s), %s) WHERE {pk} = %s",
-                [(adapt(moment), adapt(moment), pk_value) for pk_value, moment in seen.items()],
+                f"UPDATE {table} SET {met} = COALESCE(%s, {met}), {checked} = COALESCE(%s, {checked}), "
+                f"{seen} = CASE WHEN %s IS NULL THEN {seen} WHEN {seen} IS NULL OR {seen} < %s THEN %s "
+                f"ELSE {seen} END WHERE {pk} = %s",
+                [(m, adapt(c), adapt(s), adapt(s), adapt(s), p) for p, m, c, s in rows],
             )
 
 

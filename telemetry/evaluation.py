@@ -31,7 +31,7 @@ from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
 from config.audit.services import audit_record
 from telemetry import criteria
-from telemetry.bulk import id_set, insert_rows, update_rows
+from telemetry.bulk import attributes_record, id_set, insert_rows, update_rows
 from telemetry.models import CustomerTelemetryAttribute
 from telemetry.selectors import latest_values_by_attribute
 
@@ -165,6 +165,7 @@ def evaluate_customer_tasks(
     take_back: bool = False,
     note: str = "",
     locked: tuple[list[CustomerTask], list[CustomerTelemetryAttribute]] | None = None,
+    last_seen: dict[int, datetime] | None = None,
 ) -> list[StatusChange]:
     """Evaluate the given tasks against their latest telemetry and apply what follows.
 
@@ -179,7 +180,8 @@ def evaluate_customer_tasks(
     constant number of queries. Takes its row locks in the shared order: tasks, attributes, plans.
     `locked`: what `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion
     locks before it writes), so the rows are not read twice; the caller must not have changed their
-    status, criteria or activity since.
+    status, criteria or activity since. `last_seen` ({attribute id: observedAt of its newest new value},
+    attributes of the given tasks) raises their last_seen_at in the same statement that records isMet.
     """
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
@@ -206,11 +208,12 @@ def evaluate_customer_tasks(
             )
             attribute.last_checked_at = now
             by_task[attribute.customer_task_id].append(attribute)
-        # One UPDATE ... FROM (the rows): no CASE per row, the same statement at any size.
-        update_rows(
-            CustomerTelemetryAttribute,
-            ("is_met", "last_checked_at"),
-            [(attribute.pk, attribute.is_met, now) for attribute in attributes],
+        # One UPDATE ... FROM (the rows) for isMet, lastCheckedAt and (ingestion) lastSeenAt: no CASE
+        # per row, the same statement at any size, each attribute row written once.
+        seen = dict(last_seen or {})
+        attributes_record(
+            [(a.pk, a.is_met, now, seen.pop(a.pk, None)) for a in attributes]
+            + [(pk, None, None, moment) for pk, moment in seen.items()]
         )
 
         changed_tasks: list[CustomerTask] = []  # status changed (every status field is written)

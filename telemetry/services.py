@@ -24,7 +24,7 @@ from adoption.models import CustomerTask
 from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from customers.models import Customer
-from telemetry.bulk import attributes_raise_last_seen, insert_rows
+from telemetry.bulk import insert_rows
 from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
 from telemetry.ingestion import (
     MAX_BATCH_ID_LENGTH,
@@ -244,17 +244,17 @@ def telemetry_ingest(
     values = _store_values(rows, batch_id=batch_id or "", now=now)
 
     # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
-    # The maximum is taken in the database, so a concurrent ingestion's later value is never undone.
+    # The maximum is taken in the database, so a concurrent ingestion's later value is never undone;
+    # evaluation writes it in the same statement as isMet, so each attribute row is written once.
     seen: dict[int, object] = {}
     for attribute, _, observed_at, _, _ in rows:
         if attribute.pk not in seen or observed_at > seen[attribute.pk]:
             seen[attribute.pk] = observed_at
-    attributes_raise_last_seen(seen)
 
     extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
     # The tasks and attributes locked above are the ones to evaluate: no second read of thousands of rows.
     changes = evaluate_customer_tasks(
-        task_ids=[task.pk for task in tasks], now=now, evidence_extra=extra, locked=(tasks, locked)
+        task_ids=[task.pk for task in tasks], now=now, evidence_extra=extra, locked=(tasks, locked), last_seen=seen
     )
 
     response = {
