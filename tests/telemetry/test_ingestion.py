@@ -704,3 +704,109 @@ def test_name_lookup_query_count_does_not_grow_with_the_number_of_values():
 
     assert CustomerTelemetryValue.objects.count() == len(small_items) + len(large_items)
     assert len(many) == len(few)
+
+
+# --- large batches: set-based writes, item order, constant statements ------------------------------
+
+
+def _flipping_items(attributes, *, flip_every: int, base: datetime):
+    """One value per attribute (two per task); every `flip_every`-th task gets values meeting both of
+    its criteria (DONE), the others values that meet none (they stay NOT_STARTED)."""
+    items = []
+    for i, attribute in enumerate(attributes):
+        met = (i // 2) % flip_every == 0
+        value = met if attribute.data_type == B else (5 if met else 0)
+        items.append(
+            {
+                "customerAttributeId": str(attribute.pk),
+                "value": value,
+                "observedAt": (base + timedelta(seconds=i)).isoformat(),
+                "source": f"s{i % 7}",
+                "notes": f"n{i}",
+            }
+        )
+    return items
+
+
+def test_a_5000_value_batch_is_stored_in_item_order_with_every_effect():
+    customer, attributes = _world(plans=5, tasks_per_plan=500)
+    base = datetime(2024, 5, 1, tzinfo=UTC)
+    stale = CustomerTelemetryAttribute.objects.filter(pk=attributes[1].pk)
+    stale.update(last_seen_at=base + timedelta(days=30))  # a later value arrived before: kept
+    items = _flipping_items(attributes, flip_every=2, base=base)
+
+    result = telemetry_ingest(actor="bench", items=items, batch_id="big", customer=customer)
+
+    assert result.as_dict()["stored"] == 5000 and len(result.values) == 5000
+    assert len(result.status_changes) == 1250
+    assert {c.to_status for c in result.status_changes} == {TaskStatus.DONE}
+    stored = {v.pk: v for v in CustomerTelemetryValue.objects.filter(batch_id="big")}
+    assert len(stored) == 5000
+    # Each returned id is the row of its own item, in item order.
+    for item, value in zip(items, result.values, strict=True):
+        row = stored[value.pk]
+        assert (row.customer_attribute_id, row.value, row.source, row.notes) == (
+            int(item["customerAttributeId"]),
+            item["value"],
+            item["source"],
+            item["notes"],
+        )
+        assert row.observed_at == datetime.fromisoformat(item["observedAt"]) == value.observed_at
+    assert [int(v["id"]) for v in result.response["values"]] == [v.pk for v in result.values]
+
+    fresh = {a.pk: a for a in CustomerTelemetryAttribute.objects.filter(pk__in=[a.pk for a in attributes])}
+    assert fresh[attributes[1].pk].last_seen_at == base + timedelta(days=30)
+    assert fresh[attributes[2].pk].last_seen_at == base + timedelta(seconds=2)
+    assert sum(a.is_met for a in fresh.values()) == 2500
+    tasks = CustomerTask.objects.filter(telemetry_attributes__in=attributes).distinct()
+    assert tasks.filter(status=TaskStatus.DONE, status_update_source=StatusSource.TELEMETRY).count() == 1250
+    assert tasks.filter(status=TaskStatus.NOT_STARTED, telemetry_status=TaskStatus.NOT_STARTED).count() == 1250
+    history = TaskStatusChange.objects.filter(customer_task__in=tasks)
+    assert history.count() == 1250
+    entry = history.order_by("pk").first()
+    assert entry.evidence["batchId"] == "big" and entry.evidence["computedStatus"] == TaskStatus.DONE
+    assert [c.history_id for c in result.status_changes] == sorted(history.values_list("pk", flat=True))
+    assert AuditLog.objects.filter(action="telemetry.ingest", object_id="big").count() == 1
+
+
+def test_a_refused_5000_value_batch_changes_nothing():
+    customer, attributes = _world(plans=5, tasks_per_plan=500)
+    items = _flipping_items(attributes, flip_every=2, base=datetime(2024, 5, 1, tzinfo=UTC))
+    items[4999]["value"] = "many"  # the last item of a NUMBER attribute
+
+    with pytest.raises(ValidationFailed) as err:
+        telemetry_ingest(actor="bench", items=items, batch_id="big", customer=customer)
+
+    assert err.value.details == [
+        {"index": 4999, "field": "value", "message": err.value.details[0]["message"]},
+    ]
+    assert "'n'" in err.value.details[0]["message"]
+    assert not CustomerTelemetryValue.objects.exists()
+    assert not TelemetryBatch.objects.exists()
+    assert not TaskStatusChange.objects.exists()
+    assert not CustomerTelemetryAttribute.objects.filter(last_seen_at__isnull=False).exists()
+
+
+@postgres_only
+def test_a_5000_value_batch_runs_the_same_small_number_of_queries_as_10_values():
+    small_customer, small = _world(plans=1, tasks_per_plan=5)
+    large_customer, large = _world(plans=5, tasks_per_plan=500)
+    base = datetime(2024, 5, 1, tzinfo=UTC)
+
+    with CaptureQueriesContext(connection) as few:
+        result = telemetry_ingest(
+            actor="bench", items=_flipping_items(small, flip_every=2, base=base), batch_id="s", customer=small_customer
+        )
+    assert result.as_dict()["stored"] == 10 and len(result.status_changes) == 3
+    with CaptureQueriesContext(connection) as many:
+        result = telemetry_ingest(
+            actor="bench", items=_flipping_items(large, flip_every=2, base=base), batch_id="l", customer=large_customer
+        )
+    assert result.as_dict()["stored"] == 5000 and len(result.status_changes) == 1250
+
+    statements = [q["sql"][:60] for q in many.captured_queries]
+    # Resolve, lock tasks, lock attributes, replay lookup, batch insert (in a savepoint), one INSERT of
+    # the values, latest values, one UPDATE of the attributes, one of the changed tasks' status fields,
+    # one of the other tasks' telemetry status, one history INSERT, plan lock, totals, plan update,
+    # batch response, audit; the rest are savepoints.
+    assert len(many) == len(few) == 24, statements
