@@ -547,6 +547,7 @@ class Sizes:
     reevaluation_sample: int  # plans the daily re-evaluation runs on
     reps_small: int
     reps_large: int
+    batch_total: int = 100_000  # telemetry values sent in batches of 5,000 (info)
 
 
 FULL = Sizes(
@@ -570,6 +571,7 @@ QUICK = Sizes(
     reevaluation_sample=200,
     reps_small=3,
     reps_large=2,
+    batch_total=20_000,
 )
 
 
@@ -848,6 +850,146 @@ def telemetry(bench: Bench) -> None:
     bench.add(Result("evaluate_customer_tasks", "1 task", times, queries, target_ms=500))
     times, queries, _ = measure(lambda i: evaluate_customer_tasks(task_ids=task_ids), reps=sizes.reps_large)
     bench.add(Result("evaluate_customer_tasks (whole plan)", f"{len(task_ids)} tasks", times, queries))
+
+
+# -- telemetry batches: the service, the HTTP API and raw executemany of the same rows --------------
+
+BATCH_TASKS = 2500  # two attributes each: a 5,000-value batch sends one value per attribute
+SERVICE_VALUES_PER_S = {"no status change": 20_000, "half the tasks flip": 10_000}
+RAW_RATIO = 3.0  # the service within 3x of executemany of the same value rows
+HTTP_RATIO = 1.5  # the HTTP endpoint within 1.5x of the service
+
+
+def batch_items(attributes, *, flip: bool, run: int) -> list[dict]:
+    """One value per attribute. With `flip`, the first half of the attributes meet their criteria on
+    even runs (their tasks become DONE, then NOT_STARTED again on odd runs: half the tasks change
+    status every run); every other value meets nothing, so those tasks stay NOT_STARTED."""
+    half = len(attributes) // 2
+    items = []
+    for i, attribute in enumerate(attributes):
+        met = flip and run % 2 == 0 and i < half
+        value = (50 if met else 1) if attribute.data_type == "NUMBER" else met
+        items.append({"customerAttributeId": str(attribute.pk), "value": value, "source": "bench"})
+    return items
+
+
+def raw_value_insert(raw: RawSQL, items: list[dict], batch_id: str) -> None:
+    """The same value rows written with the driver's executemany, in one transaction (the baseline)."""
+    from django.utils import timezone
+
+    from telemetry.models import CustomerTelemetryValue
+
+    now = timezone.now()
+    cur = raw.conn.cursor()
+    cur.execute("BEGIN")
+    cur.executemany(
+        raw.sql(
+            f"INSERT INTO {CustomerTelemetryValue._meta.db_table} (customer_attribute_id, value, source, batch_id, "
+            "notes, observed_at, created_at) VALUES (%s, %j, %s, %s, %s, %s, %s)"
+        ),
+        [
+            (int(item["customerAttributeId"]), json.dumps(item["value"]), item["source"], batch_id, "", now, now)
+            for item in items
+        ],
+    )
+    cur.execute("COMMIT")
+    cur.close()
+
+
+@scenario("telemetry-batches")
+def telemetry_batches(bench: Bench) -> None:
+    """Batches of 1,000 and 5,000 values (without status changes, and with half the tasks flipping)
+    through telemetry_ingest and POST /api/v1/telemetry, next to raw executemany of the same value
+    rows in the same run; 100,000 values sent as batches of 5,000 (info)."""
+    from django.test import Client
+
+    from telemetry.models import CustomerTelemetryAttribute
+    from telemetry.services import api_key_create, telemetry_ingest
+
+    sizes = bench.sizes
+    progress(f"telemetry batches: a plan of {BATCH_TASKS} tasks with {BATCH_TASKS * 2} attributes")
+    product = build_catalog_in_bulk("Bench Batches", BATCH_TASKS)
+    customer = bench.customers.new()
+    plan = assign(bench.admin, customer, product).adoption_plan
+    bench.analyze()
+    attributes = list(
+        CustomerTelemetryAttribute.objects.filter(customer_task__adoption_plan=plan).order_by("customer_task_id", "pk")
+    )
+    api_key, secret = api_key_create(actor=bench.admin, customer=customer, name="bench")
+    client = Client()
+    serial = iter(range(1_000_000))
+
+    def reset():
+        # Every task back to values that meet nothing: a batch without status changes changes none,
+        # and a flipping one starts from there.
+        telemetry_ingest(actor=api_key, items=batch_items(attributes, flip=False, run=1), customer=customer)
+
+    def service(chosen, flip):
+        def run(i):
+            result = telemetry_ingest(
+                actor=api_key,
+                items=batch_items(chosen, flip=flip, run=i),
+                batch_id=f"bench-batch-{next(serial)}",
+                customer=customer,
+            )
+            expected = len(chosen) // 4 if flip else 0  # half the tasks of the chosen attributes
+            if len(result.status_changes) != expected:
+                raise RuntimeError(f"expected {expected} status changes, got {len(result.status_changes)}")
+
+        return run
+
+    def http(chosen, flip):
+        def run(i):
+            body = {"batchId": f"bench-http-{next(serial)}", "values": batch_items(chosen, flip=flip, run=i)}
+            response = client.post(
+                "/api/v1/telemetry",
+                data=json.dumps(body),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {secret}",
+            )
+            if response.status_code != 200 or response.json()["stored"] != len(chosen):
+                raise RuntimeError(f"POST /api/v1/telemetry answered {response.status_code}: {response.content[:200]}")
+
+        return run
+
+    reset()
+    for count in (1000, 5000):
+        chosen = attributes[:count]
+        raw_times = time_only(
+            lambda i, chosen=chosen: raw_value_insert(bench.raw, batch_items(chosen, flip=False, run=i), f"raw-{i}"),
+            reps=sizes.reps_large,
+        )
+        raw_ms = statistics.median(raw_times)
+        bench.add(Result("  raw SQL baseline: executemany of the value rows", f"{count} values", raw_times))
+        for label, flip in (("no status change", False), ("half the tasks flip", True)):
+            size = f"{count} values, {label}"
+            times, queries, _ = measure(service(chosen, flip), reps=sizes.reps_large)
+            targets = {}
+            if count == 5000:
+                targets = {"target_ms": count / SERVICE_VALUES_PER_S[label] * 1000, "max_ratio": RAW_RATIO}
+            service_result = bench.add(Result("telemetry_ingest", size, times, queries, raw_ms=raw_ms, **targets))
+            reset()
+            # Rate limit: the HTTP runs stay far below the per-key limit (warm-up, count, reps).
+            times, queries, _ = measure(http(chosen, flip), reps=sizes.reps_large)
+            reset()
+            bench.add(
+                Result(
+                    "  POST /api/v1/telemetry (ratio: vs the service)",
+                    size,
+                    times,
+                    queries,
+                    raw_ms=service_result.median,
+                    max_ratio=HTTP_RATIO if count == 5000 else None,
+                )
+            )
+
+    progress(f"{sizes.batch_total:,} values in batches of 5,000")
+    start = time.perf_counter()
+    for i in range(sizes.batch_total // 5000):
+        service(attributes[:5000], True)(i)
+    total_ms = (time.perf_counter() - start) * 1000
+    reset()
+    bench.add(Result("telemetry_ingest in batches of 5,000", f"{sizes.batch_total:,} values", [total_ms]))
 
 
 # -- GraphQL reads --------------------------------------------------------------------------------
