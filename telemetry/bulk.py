@@ -5,8 +5,8 @@ travel as one parameter, a JSON array of rows, and the statement reads them with
 `jsonb_array_elements`: a multi-row INSERT ... SELECT, or an UPDATE ... FROM (the rows) joined on
 the id. The SQL text and its single parameter stay the same whatever the number of rows (no CASE
 per row and field, no per-row placeholders, no parameter limit), and the rows are encoded by
-json.dumps in C rather than quoted one by one by the driver. Elsewhere (SQLite) the same rows go
-through bulk_create or executemany, which are cheap in-process.
+json.dumps in C rather than quoted one by one by the driver. SQLite runs the same UPDATE ... FROM
+over `json_each`, and bulk_create for the INSERTs (it needs the new ids back).
 
 Nothing here validates: callers pass rows they have checked, inside their transaction, after taking
 the row locks in the shared order.
@@ -51,6 +51,12 @@ def _json_rows(columns, rows: list[tuple]) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
+def _sqlite_rows(width: int) -> str:
+    """SQLite: the rows of a JSON array of [id, c0, c1, ...] arrays (one parameter) as a table."""
+    columns = ", ".join(f"json_extract(r.value, '$[{i + 1}]') AS c{i}" for i in range(width))
+    return f"SELECT json_extract(r.value, '$[0]') AS id, {columns} FROM json_each(%s) AS r"
+
+
 def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> list[int]:
     """INSERT the rows (one tuple of values per row, in `fields` order) and return their new ids, in order.
 
@@ -87,13 +93,17 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) ->
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
     if not _is_postgresql():
-        assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
+        # SQLite (3.33+) has UPDATE ... FROM too; values as Django stores them (timestamps as text).
+        assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns))
         prepared = [
-            (*(f.get_db_prep_save(v, connection) for f, v in zip(columns, row[1:], strict=True)), row[0])
+            (row[0], *(f.get_db_prep_save(v, connection) for f, v in zip(columns, row[1:], strict=True)))
             for row in rows
         ]
         with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", prepared)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM ({_sqlite_rows(len(columns))}) AS v WHERE {table}.{pk} = v.id",
+                [json.dumps(prepared)],
+            )
         return
     assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns))
     selected = ", ".join(
@@ -136,11 +146,11 @@ def attributes_record(rows: list[tuple[int, bool | None, datetime | None, dateti
             )
         else:
             adapt = connection.ops.adapt_datetimefield_value
-            cursor.executemany(
-                f"UPDATE {table} SET {met} = COALESCE(%s, {met}), {checked} = COALESCE(%s, {checked}), "
-                f"{seen} = CASE WHEN %s IS NULL THEN {seen} WHEN {seen} IS NULL OR {seen} < %s THEN %s "
-                f"ELSE {seen} END WHERE {pk} = %s",
-                [(m, adapt(c), adapt(s), adapt(s), adapt(s), p) for p, m, c, s in rows],
+            cursor.execute(
+                f"UPDATE {table} SET {met} = COALESCE(v.c0, {met}), {checked} = COALESCE(v.c1, {checked}), "
+                f"{seen} = CASE WHEN v.c2 IS NULL THEN {seen} WHEN {seen} IS NULL OR {seen} < v.c2 THEN v.c2 "
+                f"ELSE {seen} END FROM ({_sqlite_rows(3)}) AS v WHERE {table}.{pk} = v.id",
+                [json.dumps([(p, m, adapt(c), adapt(s)) for p, m, c, s in rows])],
             )
 
 
