@@ -101,12 +101,13 @@ class AssignProductForm(forms.Form):
     """Product, license level, then that product's outcomes and releases (none ticked = all)."""
 
     product = ProductChoiceField(queryset=None, label="Product", empty_label="Choose a product…")
+    # No default: the license is what the customer bought, so the CSM picks it on purpose.
     license_level = forms.TypedChoiceField(
         choices=LicenseLevel.choices,
         coerce=int,
-        initial=LicenseLevel.ESSENTIAL,
         label="License level",
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose the license level the customer bought."},
     )
     outcomes = NamedChoiceField(
         queryset=Outcome.objects.none(), required=False, label="Outcomes", widget=forms.CheckboxSelectMultiple
@@ -134,3 +135,28 @@ class AssignProductForm(forms.Form):
             return self.fields["product"].queryset.filter(pk=int(value)).first()
         except (TypeError, ValueError):
             return None
+
+
+class EntitlementsForm(forms.Form):
+    """An assignment's entitlements: license level and its product's active outcomes and releases
+    (none ticked = all). The view passes only what the user changed on to the service."""
+
+    license_level = forms.TypedChoiceField(
+        choices=LicenseLevel.choices,
+        coerce=int,
+        label="License level",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the license level the customer bought."},
+    )
+    outcomes = NamedChoiceField(
+        queryset=Outcome.objects.none(), required=False, label="Outcomes", widget=forms.CheckboxSelectMultiple
+    )
+    releases = NamedChoiceField(
+        queryset=Release.objects.none(), required=False, label="Releases", widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, product, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcomes"].queryset = Outcome.objects.active().filter(product=product).order_by("name", "pk")
+        self.fields["releases"].queryset = Release.objects.active().filter(product=product).order_by("level", "pk")
+        _style(self)

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
@@ -22,7 +23,7 @@ from config.errors import Conflict, NotFound, ValidationFailed
 from customers import selectors
 from customers import services as customer_services
 from customers.filters import CustomerFilter
-from customers.forms import AssignProductForm, CustomerForm, add_domain_error
+from customers.forms import AssignProductForm, CustomerForm, EntitlementsForm, add_domain_error
 from customers.models import Role
 from customers.permissions import (
     can_create_customer,
@@ -51,6 +52,11 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are signed out.")
         return response
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico before reading the page's <link rel="icon">: send them to the SVG."""
+    return redirect(static("favicon.svg"))
 
 
 def _is_partial(request, target: str) -> bool:
@@ -84,7 +90,8 @@ def customer_list(request):
     # An invalid filter value (a product that is gone, a mangled choice) shows its error and no rows,
     # rather than quietly ignoring the filter and showing customers that do not match it.
     customers = filterset.qs if not filterset.is_bound or filterset.is_valid() else visible.none()
-    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    requested = request.GET.get("page")
+    page = Paginator(customers, PAGE_SIZE).get_page(requested)
     attention = filterset.form.cleaned_data.get("attention") if filterset.is_bound and filterset.is_valid() else ""
     context = {
         "filter": filterset,
@@ -94,12 +101,27 @@ def customer_list(request):
         "attention_counts": selectors.attention_counts(customers) if attention else None,
         "is_filtered": filterset.is_bound and any(v for k, v in request.GET.items() if k != "page"),
         "can_create_customer": can_create_customer(request.user),
+        "page_note": _page_note(requested, page),
         "nav_section": "customers",
     }
     template = "customers/list.html#rows" if _is_partial(request, "customer-rows") else "customers/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+def _page_note(requested: str | None, page) -> str:
+    """Say so when the page asked for is not the page shown (Paginator.get_page falls back quietly)."""
+    if requested in (None, ""):
+        return ""
+    shown = f"page {page.number} of {page.paginator.num_pages}"
+    try:
+        number = int(requested)
+    except ValueError:
+        return f"“{requested[:20]}” is not a page number: showing {shown}."
+    if number == page.number:
+        return ""
+    return f"There is no page {number}: showing {shown}."
 
 
 @login_required
@@ -258,7 +280,7 @@ def _assignment_preview(form: AssignProductForm) -> dict | None:
     if product is None:
         return None
     try:
-        level = int(form.data.get("license_level") or form.fields["license_level"].initial)
+        level = int(form.data.get("license_level"))
     except (TypeError, ValueError):
         return None
     if level not in (1, 2, 3):
@@ -353,3 +375,63 @@ def assignment_remove(request, customer_id, assignment_id):
         "customers/remove_product.html",
         {"customer": customer, "assignment": assignment, "counts": counts, "what": _counts_sentence(counts)},
     )
+
+
+def _entitlement_changes(assignment, form: EntitlementsForm, current: dict) -> dict:
+    """Only what the user changed; None for a field left as it was, so the service keeps it as it is
+    (selected outcomes/releases that have left the catalog since stay selected)."""
+    data = form.cleaned_data
+    outcome_ids = sorted(o.pk for o in data["outcomes"])
+    release_ids = sorted(r.pk for r in data["releases"])
+    return {
+        "license_level": None if data["license_level"] == assignment.license_level else data["license_level"],
+        "outcome_ids": None if outcome_ids == current["outcomes"] else outcome_ids,
+        "release_ids": None if release_ids == current["releases"] else release_ids,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assignment_edit(request, customer_id, assignment_id):
+    """Change an assignment's entitlements; the plan then needs a sync (its tasks stay as they are)."""
+    customer = get_customer_for_user(request.user, customer_id)
+    assignment = get_assignment_for_user(request.user, assignment_id, write=True)
+    if assignment.customer_id != customer.pk:
+        raise NotFound(f"customer product {assignment_id} not found")
+    selected_outcomes = list(assignment.selected_outcomes.order_by("name", "pk"))
+    selected_releases = list(assignment.selected_releases.order_by("level", "pk"))
+    # What the form shows ticked: the active part of the selection (retired items cannot be ticked).
+    current = {
+        "outcomes": sorted(o.pk for o in selected_outcomes if o.is_active),
+        "releases": sorted(r.pk for r in selected_releases if r.is_active),
+    }
+    initial = {"license_level": assignment.license_level, **current}
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = EntitlementsForm(data, initial=initial, product=assignment.product)
+    if request.method == "POST" and form.is_valid():
+        changes = _entitlement_changes(assignment, form, current)
+        try:
+            updated = adoption_services.customer_product_update(
+                actor=request.user, customer_product=assignment, **changes
+            )
+        except ValidationFailed as error:
+            add_domain_error(form, error)
+        else:
+            name = assignment.product.name
+            if updated.entitlements_changed_at != assignment.entitlements_changed_at:
+                messages.success(request, f"Changed the entitlements of {name}: sync its plan to apply them.")
+            else:
+                messages.info(request, f"The entitlements of {name} are unchanged.")
+            return _go(request, f"{reverse('customer-detail', args=[customer.pk])}#assignment-{assignment.pk}")
+    changes = _entitlement_changes(assignment, form, current) if form.is_bound and form.is_valid() else {}
+    context = {
+        "customer": customer,
+        "assignment": assignment,
+        "form": form,
+        "preview": adoption_services.entitlements_change_preview(customer_product=assignment, **changes),
+        "retired_outcomes": [o for o in selected_outcomes if not o.is_active],
+        "retired_releases": [r for r in selected_releases if not r.is_active],
+    }
+    if _is_partial(request, "entitlements-preview"):
+        return render(request, "customers/entitlements.html#preview", context)
+    return _render_dialog(request, "customers/entitlements.html", context)

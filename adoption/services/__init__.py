@@ -20,7 +20,7 @@ from adoption.services.assignments import (
     customer_product_remove,
     customer_product_update,
 )
-from adoption.services.eligibility import eligible_catalog_tasks
+from adoption.services.eligibility import EntitlementsPreview, eligible_catalog_tasks, entitlements_change_preview
 from adoption.services.inputs import parse_license_level, parse_task_status
 from adoption.services.plans import ATTRIBUTE_SNAPSHOT_FIELDS, TASK_SNAPSHOT_FIELDS, adoption_plan_create
 from adoption.services.status_changes import customer_task_update_status, customer_tasks_bulk_update_status
@@ -39,6 +39,7 @@ __all__ = [
     "STATUS_FIELDS",
     "TASK_SNAPSHOT_FIELDS",
     "AttributeChange",
+    "EntitlementsPreview",
     "SyncPreview",
     "TaskRemoval",
     "TaskUpdate",
@@ -53,6 +54,7 @@ __all__ = [
     "customer_task_update_status",
     "customer_tasks_bulk_update_status",
     "eligible_catalog_tasks",
+    "entitlements_change_preview",
     "parse_license_level",
     "parse_task_status",
     "plan_recompute_totals",

@@ -1,9 +1,11 @@
 """Eligibility: the one definition of which catalog tasks an assignment gets, used by plan creation,
 sync preview and sync."""
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from adoption.models import Product, Task
+from adoption.models import CustomerTask, Product, Task
 from adoption.services.inputs import parse_license_level
 from customers.models import CustomerProduct
 
@@ -54,4 +56,50 @@ def eligible_for(customer_product: CustomerProduct, outcome_ids, release_ids) ->
         license_level=customer_product.license_level,
         outcome_ids=outcome_ids,
         release_ids=release_ids,
+    )
+
+
+@dataclass(frozen=True)
+class EntitlementsPreview:
+    """What a sync would add to and archive from a plan if its assignment had other entitlements.
+
+    to_add: catalog tasks the plan would gain (new, or an archived copy coming back);
+    to_archive: the plan's current tasks that would leave it (archived, status and history kept);
+    task_count: the tasks the plan would hold after that sync."""
+
+    to_add: list[Task]
+    to_archive: list[CustomerTask]
+    task_count: int
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.to_add or self.to_archive)
+
+
+def entitlements_change_preview(
+    *, customer_product: CustomerProduct, license_level=None, outcome_ids=None, release_ids=None
+) -> EntitlementsPreview:
+    """Read only: the tasks a sync would add/archive after `customer_product_update` with these arguments
+    (None = unchanged, [] = all, as the update reads them). Uses the one eligibility definition above
+    and compares with the plan's current (not archived) tasks, so it matches what the sync will do."""
+    current_outcomes, current_releases = selected_ids(customer_product)
+    eligible = list(
+        eligible_catalog_tasks(
+            product=customer_product.product_id,
+            license_level=customer_product.license_level if license_level is None else license_level,
+            outcome_ids=current_outcomes if outcome_ids is None else outcome_ids,
+            release_ids=current_releases if release_ids is None else release_ids,
+        ).only("name", "weight", "est_minutes", "license_level", "sequence_number")
+    )
+    current = list(
+        CustomerTask.objects.filter(adoption_plan__customer_product_id=customer_product.pk, is_archived=False)
+        .only("name", "original_task_id", "sequence_number")
+        .order_by("sequence_number", "pk")
+    )
+    in_plan = {task.original_task_id for task in current}
+    eligible_ids = {task.pk for task in eligible}
+    return EntitlementsPreview(
+        to_add=[task for task in eligible if task.pk not in in_plan],
+        to_archive=[task for task in current if task.original_task_id not in eligible_ids],
+        task_count=len(eligible),
     )

@@ -169,7 +169,7 @@ def test_customer_page_shows_products_with_progress_and_actions_for_a_csm(client
     assert 'data-testid="customer-name">Northwind Logistics<' in content
     assert "Casey Morgan" in content
     # SIGNATURE plan of 6 tasks at 2.5 weight, 2 done: 5 of 15 weight
-    assert ">Signature<" in content
+    assert ">Signature license<" in content
     assert "All outcomes" in content and "All releases" in content
     assert 'data-testid="plan-progress">33.3 %<' in content
     assert re.search(r'<span class="num">2</span> of <span class="num">6</span> tasks done', content)
@@ -201,7 +201,11 @@ def test_customer_page_shows_needs_sync_banner(client, csm, admin_user, book):
     client.force_login(csm)
     content = client.get(f"/customers/{book['contoso'].pk}/").content.decode()
     assert 'data-testid="needs-sync"' in content
-    assert "Review the sync on the plan" in content
+    plan = book["contoso"].products.get().adoption_plan
+    assert (
+        f'href="/plans/{plan.pk}/sync/" class="alert-link" data-testid="review-sync">Review and apply the sync<'
+        in content
+    )
 
 
 def test_foreign_and_missing_customer_give_the_same_404(client, csm, book):

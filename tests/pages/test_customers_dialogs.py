@@ -337,7 +337,8 @@ def test_assign_dialog_offers_active_unassigned_products_only(csm, northwind, ca
     options = content.split('name="product"')[1].split("</select>")[0]
     assert f'<option value="{pulse.pk}" selected>Pulse</option>' in options  # the only choice is preselected
     assert "Identity Guard" not in options and "Retired" not in options
-    assert 'The plan will hold <strong class="num">2</strong> tasks' in content
+    # no license is preselected: the preview waits for one
+    assert "Choose the license level the customer bought to see what the plan will hold." in content
 
 
 def test_assign_choices_follow_the_product(csm, fresh, catalog):
