@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from adoption.catalog_io import CatalogValidationError, catalog_load_file
@@ -24,6 +25,7 @@ from adoption.models import Outcome, Product, Release
 from adoption.services import customer_product_assign, customer_task_update_status
 from customers.models import Customer, CustomerProduct, Role, UserProfile
 from customers.services import customer_create, customer_set_assignees
+from telemetry.models import CustomerTelemetryAttribute
 from telemetry.services import telemetry_ingest
 
 DEMO_CATALOG = Path(settings.BASE_DIR) / "adoption" / "demo" / "catalog.yaml"
@@ -42,8 +44,9 @@ USERS = [
 ]
 
 # Assignments: product, license level, selected outcomes and releases (empty = all), and how far
-# the customer has come: the first `done` tasks of the plan DONE, the next `in_progress` IN_PROGRESS,
-# then `not_applicable` NOT_APPLICABLE, all set by the customer's CSM (the first assignee).
+# the customer has come: `done` tasks of the plan DONE, the next `in_progress` IN_PROGRESS, then
+# `not_applicable` NOT_APPLICABLE, all set by the customer's CSM (the first assignee), on the tasks
+# named in `by_hand_with_telemetry` first, then on tasks without telemetry in plan order.
 CUSTOMERS = [
     {
         "name": "Northwind Logistics",
@@ -59,8 +62,11 @@ CUSTOMERS = [
                 "outcomes": ["Zero-trust access", "Phishing-resistant authentication"],
                 "releases": [],
                 "done": 12,
-                "in_progress": 4,
+                "in_progress": 2,
                 "not_applicable": 1,
+                # Set by hand although telemetry reports on them: the directory (telemetry agrees) and
+                # the MFA rollout (telemetry disagrees: the demo's showcase).
+                "by_hand_with_telemetry": ["Connect the corporate directory", "Roll out MFA to all users"],
             },
             {
                 "product": "Teamspace Collaboration",
@@ -86,8 +92,8 @@ CUSTOMERS = [
                 "level": "ADVANTAGE",
                 "outcomes": ["Faster incident response", "Service-level objectives"],
                 "releases": ["5.1", "6.0"],
-                "done": 6,
-                "in_progress": 3,
+                "done": 4,
+                "in_progress": 1,
                 "not_applicable": 1,
             },
             {
@@ -305,7 +311,14 @@ class Command(BaseCommand):
         return new_customers, new_plans, telemetry
 
     def _progress(self, assignment, entry, csm):
-        tasks = list(assignment.adoption_plan.tasks.visible().order_by("sequence_number", "pk"))
+        """The CSM sets statuses on tasks that telemetry does not report on (no active attribute), plus
+        the few named in `by_hand_with_telemetry` (first). A status set by hand on a task whose telemetry
+        has no value would disagree with it, and a demo where dozens of tasks disagree is not credible."""
+        named = entry.get("by_hand_with_telemetry", [])
+        visible = assignment.adoption_plan.tasks.visible().order_by("sequence_number", "pk")
+        with_telemetry = Exists(CustomerTelemetryAttribute.objects.filter(customer_task=OuterRef("pk"), is_active=True))
+        tasks = sorted(visible.filter(name__in=named), key=lambda task: named.index(task.name))
+        tasks += list(visible.exclude(name__in=named).exclude(with_telemetry))
         plan = [TaskStatus.DONE] * entry["done"] + [TaskStatus.IN_PROGRESS] * entry["in_progress"]
         plan += [TaskStatus.NOT_APPLICABLE] * entry["not_applicable"]
         notes = {
