@@ -422,7 +422,8 @@ def assignment_edit(request, customer_id, assignment_id):
                 messages.success(request, f"Changed the entitlements of {name}: sync its plan to apply them.")
             else:
                 messages.info(request, f"The entitlements of {name} are unchanged.")
-            return _go(request, f"{reverse('customer-detail', args=[customer.pk])}#assignment-{assignment.pk}")
+            # No #fragment: htmx would only scroll the page it is on instead of loading it again.
+            return _go(request, reverse("customer-detail", args=[customer.pk]))
     changes = _entitlement_changes(assignment, form, current) if form.is_bound and form.is_valid() else {}
     context = {
         "customer": customer,

@@ -280,7 +280,7 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, portfol
     northwind = portfolio["northwind"]
     page.goto(f"/customers/{northwind.pk}/")
     expect(page.get_by_test_id("product-card")).to_have_count(2)
-    for control in ("edit-customer", "delete-customer", "assign-product", "remove-product"):
+    for control in ("edit-customer", "delete-customer", "assign-product", "remove-product", "edit-entitlements"):
         expect(page.get_by_test_id(control)).to_have_count(0)
     check_a11y(page, "customer page for a viewer")
 
@@ -296,9 +296,18 @@ def test_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(page, portfol
         headers={"X-CSRFToken": token},
     )
     assert response.status == 403
+    identity = northwind.products.get(product__name="Identity Guard")
+    response = page.request.post(
+        f"/customers/{northwind.pk}/products/{identity.pk}/edit/",
+        form={"license_level": "1"},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status == 403
     northwind.refresh_from_db()
     assert northwind.name == "Northwind Logistics"
     assert northwind.products.count() == 2
+    identity.refresh_from_db()
+    assert identity.license_level == LicenseLevel.SIGNATURE
 
 
 def test_delete_confirmation_names_what_goes(page, portfolio, login, check_a11y, screenshot):
@@ -318,3 +327,78 @@ def test_delete_confirmation_names_what_goes(page, portfolio, login, check_a11y,
     page.wait_for_url("**/customers/")
     expect(page.locator("#messages")).to_contain_text("Deleted customer Northwind Logistics with 2 products")
     assert not Customer.objects.filter(pk=northwind.pk).exists()
+
+
+def test_customers_list_fits_a_tablet_and_a_laptop(page, portfolio, login):
+    """The filter row wraps instead of clipping ("Filte…", "Every CS"), and the page never scrolls sideways."""
+    login(portfolio["casey"])
+    page.goto("/customers/")
+    expect(page.get_by_test_id("customer-row")).to_have_count(4)
+    expect(page.locator("input[type=search]:visible")).to_have_count(1)  # the navbar search is hidden here
+    for width in (768, 1280):
+        assert_fits(page, width)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        clipped = page.evaluate(
+            """() => [...document.querySelectorAll('#customer-filters button, #customer-filters select')]
+                  .filter(el => el.scrollWidth > el.clientWidth + 1 || (el.tagName === 'SELECT' && el.clientWidth < 150))
+                  .map(el => (el.id || el.textContent.trim()) + ' ' + el.clientWidth)"""
+        )
+        assert clipped == [], f"filters clipped at {width} px: {clipped}"
+        button = page.get_by_test_id("filter-button")
+        assert button.inner_text() == "Filter"
+        assert page.evaluate("el => el.scrollWidth <= el.clientWidth", button.element_handle())
+
+
+def test_csm_edits_entitlements_with_a_preview_and_lands_on_the_sync_banner(
+    page, portfolio, login, check_a11y, screenshot
+):
+    login(portfolio["casey"])
+    fabrikam = portfolio["fabrikam"]
+    assignment = fabrikam.products.get()
+    plan = assignment.adoption_plan
+    tasks_before = plan.tasks.count()
+    page.goto(f"/customers/{fabrikam.pk}/")
+    card = page.get_by_test_id("product-card")
+    expect(card.get_by_test_id("license")).to_have_text("Essential license")
+    card.get_by_test_id("edit-entitlements").click()
+    dialog = page.locator("#modal")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Essential")).to_be_checked()
+    preview = page.get_by_test_id("preview-line")
+    expect(preview).to_contain_text("a sync would add or archive none")
+
+    product = Product.objects.get(name="Identity Guard", is_active=True)
+    expected = eligible_catalog_tasks(
+        product=product, license_level=LicenseLevel.SIGNATURE, outcome_ids=[], release_ids=[]
+    ).count()
+    dialog.get_by_label("Signature").check()
+    expect(preview).to_contain_text(
+        f"After a sync the plan would hold {expected} tasks: {expected - tasks_before} added, 0 archived"
+    )
+    expect(page.get_by_test_id("preview-add")).to_have_count(expected - tasks_before)
+    check_a11y(page, "entitlements dialog")
+    screenshot(page, "entitlements-dialog")
+
+    page.get_by_role("button", name="Save entitlements").click()
+    page.wait_for_url(f"**/customers/{fabrikam.pk}/")
+    expect(page.locator("#messages")).to_contain_text("Changed the entitlements of Identity Guard")
+    expect(page.get_by_test_id("license")).to_have_text("Signature license")
+    assert plan.tasks.count() == tasks_before  # nothing moves before the sync
+    page.get_by_test_id("review-sync").click()
+    page.wait_for_url(f"**/plans/{plan.pk}/sync/")
+
+
+@pytest.fixture
+def newcomer(make_user):
+    return make_user("nina", Role.CSM, first_name="Nina", last_name="New")
+
+
+def test_a_csm_without_customers_is_told_who_creates_them(page, newcomer, login, check_a11y):
+    login(newcomer)
+    expect(page.get_by_test_id("ask-admin")).to_have_text(
+        "No customers are assigned to you yet. Ask an admin to create customers and assign them to you."
+    )
+    page.goto("/customers/")
+    expect(page.get_by_test_id("ask-admin")).to_be_visible()
+    expect(page.get_by_test_id("new-customer")).to_have_count(0)
+    check_a11y(page, "empty customers list")

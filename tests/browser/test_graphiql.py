@@ -69,5 +69,28 @@ def test_graphiql_renders_and_runs_a_query_under_the_csp(page, make_user, login,
 
     assert '"name": "Acme Robotics"' in result.inner_text()
     csp_watch("GraphiQL")
-    # The page's own stylesheet (no inline style) makes GraphiQL fill the window.
-    assert page.evaluate("document.getElementById('graphiql').getBoundingClientRect().height") == 900
+    # The page's own stylesheet (no inline style) makes GraphiQL fill the window below the bar back to the app.
+    bar = page.evaluate("document.querySelector('.graphiql-app-bar').getBoundingClientRect().height")
+    assert 0 < bar < 60
+    assert page.evaluate("document.getElementById('graphiql').getBoundingClientRect().height") == 900 - bar
+
+
+def test_graphiql_starts_with_a_working_query_and_links_back(page, make_user, login, csp_watch, settings):
+    settings.DEBUG = True
+    casey = make_user("casey", Role.CSM, first_name="Casey")
+    customer = CustomerFactory(name="Acme Robotics")
+    customer.assigned_users.add(casey)
+    login(casey)
+
+    page.goto("/graphql/")
+    page.locator(".graphiql-query-editor .CodeMirror").wait_for()
+    query = page.evaluate("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()")
+    assert "query MyCustomers {" in query
+    page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+    result = page.locator(".graphiql-response .CodeMirror")
+    result.get_by_text('"Acme Robotics"').wait_for()
+    assert '"errors"' not in result.inner_text()
+    csp_watch("GraphiQL")
+    page.get_by_test_id("back-to-app").click()
+    page.wait_for_url("**/")
+    assert page.get_by_role("heading", name="Your customers").is_visible()
