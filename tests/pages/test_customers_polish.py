@@ -360,3 +360,26 @@ def test_graphiql_default_query_runs_against_this_schema(csm, northwind):
             ],
         }
     ]
+
+
+# --- 11. README screenshots ---------------------------------------------------------------------------
+
+
+def test_readme_shows_a_screenshot_of_every_main_page():
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    section = readme.split("## Screenshots\n")[1].split("\n## ")[0]
+    shown = re.findall(r"!\[[^\]]+\]\(docs/screenshots/([a-z-]+\.png)\)", section)
+    assert shown == [
+        "home.png",
+        "customers-list.png",
+        "customer-page.png",
+        "assign-dialog.png",
+        "entitlements-dialog.png",
+        "plan-dashboard.png",
+        "status-modal.png",
+        "plan-bulk-bar.png",
+        "task-drawer.png",
+        "plan-sync-preview.png",
+    ]
+    for name in shown:
+        assert (Path(settings.BASE_DIR) / "docs" / "screenshots" / name).is_file(), name
