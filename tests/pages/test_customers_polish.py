@@ -13,7 +13,8 @@ from django.test import Client, override_settings
 from adoption.choices import LicenseLevel
 from adoption.models import AdoptionPlan, CustomerTask, Outcome
 from adoption.services import adoption_plan_sync_preview, customer_product_assign
-from customers.models import AuditLog, CustomerProduct, Role
+from config.audit.models import AuditLog
+from customers.models import CustomerProduct, Role
 from tests.factories import UserFactory
 from tests.pages.helpers import make_catalog, make_customer
 
