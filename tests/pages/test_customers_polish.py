@@ -220,7 +220,7 @@ def test_viewer_forged_entitlement_edit_is_403_and_changes_nothing(northwind):
     before = entitlements(assignment)
     assert client.get(edit_url(northwind, assignment)).status_code == 403
     response = post(client, edit_url(northwind, assignment), {"license_level": "1"})
-    assert response.status_code == 403 and b"you may not change this customer&#x27;s products" in response.content
+    assert response.status_code == 403 and b"You may not change this customer&#x27;s products." in response.content
     assert entitlements(assignment) == before
 
 
