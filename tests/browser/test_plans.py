@@ -12,7 +12,7 @@ from tests.pages.plan_fixtures import build_plan
 
 # Auto-waiting assertions: a DOM condition is awaited (up to 10 s on a loaded machine), never read
 # right after a click.
-expect.set_options(timeout=10_000)
+expect.set_options(timeout=20_000)
 
 
 def _plan_for(*users, tasks=8, attributes=1):
