@@ -1,0 +1,27 @@
+"""Shared data for the security tests, and the summary they print at the end of the run."""
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+
+from tests.security.report import REPORT
+from tests.security.world import build_world
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once per module inside a transaction that is rolled back when the module is done; every
+    request a test sends runs in a savepoint of its own (see `isolated`), so tests see the same data."""
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            yield build_world()
+            transaction.set_rollback(True)
+        cache.clear()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not REPORT:
+        return
+    terminalreporter.section("security matrix and fuzzing")
+    for line in REPORT.lines():
+        terminalreporter.write_line(line)
