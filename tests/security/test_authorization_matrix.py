@@ -196,6 +196,22 @@ PAGE_ROWS = [
         written("302->/customers/<id>/"),
         scoped=True,
     ),
+    UrlRow(
+        "customers/<str:customer_id>/products/<str:assignment_id>/edit/",
+        "GET",
+        lambda w, i: f"/customers/{i.customer}/products/{i.assignment}/edit/",
+        CUSTOMER_WRITE,
+        scoped=True,
+    ),
+    UrlRow(
+        "customers/<str:customer_id>/products/<str:assignment_id>/edit/",
+        "POST",
+        lambda w, i: f"/customers/{i.customer}/products/{i.assignment}/edit/",
+        CUSTOMER_WRITE,  # the form answers in place
+        data=lambda w, i: {"license_level": "ADVANTAGE"},
+        scoped=True,
+    ),
+    UrlRow("favicon.ico", "GET", lambda w, i: "/favicon.ico", everyone("302->/static/favicon.svg")),
     UrlRow("plans/<int:plan_id>/", "GET", lambda w, i: f"/plans/{i.plan}/", CUSTOMER_READ, scoped=True),
     UrlRow("plans/<int:plan_id>/sync/", "GET", lambda w, i: f"/plans/{i.plan}/sync/", CUSTOMER_READ, scoped=True),
     UrlRow(
