@@ -6,7 +6,7 @@
   var DEFAULT_QUERY = [
     "# Your customers, each product's license and the progress of its adoption plan.",
     "# Run it with the play button or Ctrl-Enter; the Docs panel lists every field.",
-    "query MyCustomers {",
+    "query {",
     "  customers {",
     "    name",
     "    products {",
