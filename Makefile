@@ -30,8 +30,8 @@ seed: migrate
 ## Local demo on SQLite: install, migrate, load demo data, print the login, serve.
 run: seed
 	@echo ""
-	@echo "  Adoption planner: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
-	@echo "  Demo login (local SQLite demo only): admin / demo-admin-password"
+	@echo "  Adoption planner: http://$(HOST):$(PORT)/   (sign in there; the Django admin is at /admin/)"
+	@echo "  Demo logins (local SQLite demo only): casey.csm / demo-password (a CSM), admin / demo-admin-password"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
