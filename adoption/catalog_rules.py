@@ -17,14 +17,16 @@ from django.core.validators import URLValidator
 
 from adoption.choices import DataType, LicenseLevel
 from adoption.models import WEIGHT_MAX
+from config import text as text_rules
 from telemetry.criteria import CriteriaValidationError, check_criterion
 
 MAX_INT = 2**31 - 1  # integer columns
 MAX_URLS = 50
 RELEASE_LEVEL_MAX = Decimal("9999999.999")  # DecimalField(max_digits=10, decimal_places=3)
-NAME_MAX = 200  # products, outcomes, tasks
-SHORT_NAME_MAX = 100  # releases, telemetry attributes
-TEXT_MAX = 20000
+NAME_MAX = text_rules.NAME_MAX  # products, outcomes, tasks
+SHORT_NAME_MAX = text_rules.SHORT_NAME_MAX  # releases, telemetry attributes
+TEXT_MAX = text_rules.DESCRIPTION_MAX  # descriptions, a task's notes
+CRITERIA_MAX_BYTES = text_rules.JSON_VALUE_MAX_BYTES
 PRIORITY_MAX = 30
 _url_validator = URLValidator(schemes=["http", "https"])
 
@@ -62,8 +64,8 @@ def name(value: Any, *, max_length: int = NAME_MAX) -> str:
     value = value.strip()
     if not value:
         raise RuleViolation("must not be empty")
-    if len(value) > max_length:
-        raise RuleViolation(f"is too long ({len(value)} characters, at most {max_length})")
+    if problem := text_rules.text_problem(value, max_length=max_length):
+        raise RuleViolation(problem)
     return value
 
 
@@ -73,8 +75,8 @@ def text(value: Any, *, max_length: int = TEXT_MAX) -> str:
         return ""
     if not isinstance(value, str):
         raise RuleViolation(f"must be a string, got {describe(value)}")
-    if len(value) > max_length:
-        raise RuleViolation(f"is too long ({len(value)} characters, at most {max_length})")
+    if problem := text_rules.text_problem(value, max_length=max_length):
+        raise RuleViolation(problem)
     return value
 
 
@@ -144,6 +146,8 @@ def url(value: Any) -> str:
     if not isinstance(value, str):
         raise RuleViolation(f"must be a URL string, got {describe(value)}")
     value = value.strip()
+    if problem := text_rules.character_problem(value):
+        raise RuleViolation(problem)
     try:
         _url_validator(value)
     except ValidationError:
@@ -171,7 +175,10 @@ def urls(values: Any) -> list[str]:
 
 
 def success_criteria(value: Any, data_type_value: str) -> dict:
-    """A criterion valid for the data type, normalized (null is ``{}``); every problem with its path."""
+    """A criterion valid for the data type, normalized (null is ``{}``); every problem with its path.
+    Its strings and keys follow the text rules, and it is at most CRITERIA_MAX_BYTES as JSON."""
+    if problem := text_rules.json_problem(value, max_bytes=CRITERIA_MAX_BYTES):
+        raise RuleViolation(problem)
     try:
         return check_criterion(value, data_type_value)
     except CriteriaValidationError as exc:

@@ -13,17 +13,20 @@ from django.utils import timezone
 from adoption.selectors import assignment_contents_counts
 from config.audit.services import audit_record
 from config.errors import ValidationFailed
+from config.text import DESCRIPTION_MAX, NAME_MAX, character_problem
 from customers.models import Customer, CustomerProduct, PersonalAccessToken, Role, UserProfile
 from customers.tokens import generate_token
 
-NAME_MAX_LENGTH = Customer._meta.get_field("name").max_length
-DESCRIPTION_MAX_LENGTH = 10_000
+NAME_MAX_LENGTH = NAME_MAX
+DESCRIPTION_MAX_LENGTH = DESCRIPTION_MAX
 
 
 def _clean_name(name) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed("customer name must not be blank", field="name")
     name = name.strip()
+    if problem := character_problem(name):
+        raise ValidationFailed(f"customer name {problem}", field="name")
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationFailed(
             f"customer name is {len(name)} characters long; at most {NAME_MAX_LENGTH} are allowed", field="name"
@@ -70,6 +73,8 @@ def _clean_description(description) -> str:
     if not isinstance(description, str):
         raise ValidationFailed("customer description must be text", field="description")
     description = description.strip()
+    if problem := character_problem(description):
+        raise ValidationFailed(f"customer description {problem}", field="description")
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise ValidationFailed(
             f"customer description is {len(description)} characters long; at most {DESCRIPTION_MAX_LENGTH} are allowed",

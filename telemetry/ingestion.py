@@ -17,15 +17,17 @@ from datetime import UTC, date, datetime, time
 from django.db.models import F, QuerySet
 
 from adoption.models import AdoptionPlan, CustomerTask
+from config import text
 from config.errors import NotFound, parse_id
 from telemetry import criteria
 from telemetry.bulk import id_set
 from telemetry.models import CustomerTelemetryAttribute
 
 MAX_ITEMS = 5000
-MAX_BATCH_ID_LENGTH = 100
-MAX_SOURCE_LENGTH = 100
-MAX_NOTES_LENGTH = 4000
+MAX_BATCH_ID_LENGTH = text.BATCH_ID_MAX
+MAX_SOURCE_LENGTH = text.SOURCE_MAX
+MAX_NOTES_LENGTH = text.NOTE_MAX
+NAME_LENGTHS = {"taskName": text.NAME_MAX, "attributeName": text.SHORT_NAME_MAX}
 
 
 # What a resolved reference is read for (its type, names, task and plan; the customer id comes along as
@@ -137,10 +139,14 @@ def resolve_attribute_references(
                     )
                 )
             continue
-        bad = [key for key, v in (("taskName", task_name), ("attributeName", attr_name)) if not isinstance(v, str)]
-        if bad:
-            for key in bad:
-                errors.append(ItemError(index, key, f"{key} must be a string"))
+        bad = [
+            (key, text_item_problem(v, name=key, max_length=NAME_LENGTHS[key]))
+            for key, v in (("taskName", task_name), ("attributeName", attr_name))
+        ]
+        if any(problem for _, problem in bad):
+            for key, problem in bad:
+                if problem:
+                    errors.append(ItemError(index, key, problem))
             continue
         try:
             plan_id = parse_id(plan_raw, label="adoption plan")
@@ -280,9 +286,19 @@ def parse_observed_at(raw, *, now: datetime) -> tuple[datetime | None, str | Non
     return moment, None
 
 
+def text_item_problem(value, *, name: str, max_length: int) -> str | None:
+    """The text rules (config.text) for one string of an item: ``source``, ``notes``, ``batchId``,
+    ``taskName``, ``attributeName``; the message starts with the name."""
+    if not isinstance(value, str) or len(value) > max_length:
+        return f"{name} must be a string of at most {max_length} characters"
+    problem = text.character_problem(value)
+    return f"{name} {problem}" if problem else None
+
+
 def value_error_message(attribute: CustomerTelemetryAttribute, value) -> str | None:
-    """SPEC 6.1: the message names the attribute, the expected type and what was received."""
-    problem = criteria.validate_value(value, attribute.data_type)
+    """SPEC 6.1: the message names the attribute, the expected type and what was received; a value
+    of the right type must also pass the text rules (no NUL or surrogates, size and depth limits)."""
+    problem = criteria.validate_value(value, attribute.data_type) or text.telemetry_value_problem(value)
     if problem is None:
         return None
     return f"attribute {attribute.name!r} of task {attribute.customer_task.name!r}: {problem}"

@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 from adoption.models import CustomerTask
 from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from config.text import character_problem
 from customers.models import Customer
 from telemetry.bulk import insert_rows
 from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
@@ -37,6 +38,7 @@ from telemetry.ingestion import (
     normalize_customer_ids,
     parse_observed_at,
     resolve_attribute_references,
+    text_item_problem,
     value_error_message,
 )
 from telemetry.keys import KEY_PREFIX, generate_api_key, hash_key
@@ -204,15 +206,13 @@ def telemetry_ingest(
         source = item.get("source")
         if source in (None, ""):
             source = channel
-        elif not isinstance(source, str) or len(source) > MAX_SOURCE_LENGTH:
-            errors.append(
-                ItemError(index, "source", f"source must be a string of at most {MAX_SOURCE_LENGTH} characters")
-            )
+        elif problem := text_item_problem(source, name="source", max_length=MAX_SOURCE_LENGTH):
+            errors.append(ItemError(index, "source", problem))
         notes = item.get("notes")
         if notes is None:
             notes = ""
-        elif not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH:
-            errors.append(ItemError(index, "notes", f"notes must be a string of at most {MAX_NOTES_LENGTH} characters"))
+        elif problem := text_item_problem(notes, name="notes", max_length=MAX_NOTES_LENGTH):
+            errors.append(ItemError(index, "notes", problem))
         if len(errors) == row_errors_before:
             rows.append((attribute, item["value"], observed_at, source, notes))
     _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
@@ -312,8 +312,8 @@ def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str |
     """The request's batchId; items may repeat it but must not disagree (SPEC 10 "Batches")."""
     if batch_id in (None, ""):
         batch_id = None
-    elif not isinstance(batch_id, str) or len(batch_id) > MAX_BATCH_ID_LENGTH:
-        raise ValidationFailed(f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters", field="batchId")
+    elif problem := text_item_problem(batch_id, name="batchId", max_length=MAX_BATCH_ID_LENGTH):
+        raise ValidationFailed(problem, field="batchId")
     item_ids = [
         (i, item.get("batchId"))
         for i, item in enumerate(items)
@@ -321,15 +321,10 @@ def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str |
     ]
     if batch_id is None and item_ids:
         candidate = item_ids[0][1]
-        if isinstance(candidate, str) and len(candidate) <= MAX_BATCH_ID_LENGTH:
-            batch_id = candidate
-        else:
-            errors.append(
-                ItemError(
-                    item_ids[0][0], "batchId", f"batchId must be a string of at most {MAX_BATCH_ID_LENGTH} characters"
-                )
-            )
+        if problem := text_item_problem(candidate, name="batchId", max_length=MAX_BATCH_ID_LENGTH):
+            errors.append(ItemError(item_ids[0][0], "batchId", problem))
             return None
+        batch_id = candidate
     for index, item_batch in item_ids:
         if item_batch != batch_id:
             errors.append(
@@ -412,6 +407,8 @@ def api_key_create(*, actor, customer: Customer, name: str = "") -> tuple[ApiKey
     name = (name or "").strip()
     if len(name) > 100:
         raise ValidationFailed("name must be at most 100 characters", field="name")
+    if problem := character_problem(name):
+        raise ValidationFailed(f"name {problem}", field="name")
     raw, prefix, digest = generate_api_key()
     api_key = ApiKey.objects.create(
         customer=customer,

@@ -29,6 +29,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
 from adoption.models import AdoptionPlan
+from config import text
 from config.audit.services import audit_record
 from config.errors import DomainError, ValidationFailed
 from customers.models import Customer
@@ -345,7 +346,7 @@ def convert_cell(cell, data_type: str):
             value = _MISSING if value is None else value
     if value is _MISSING:
         return None, f"expected {data_type}, got {_received(cell)}"
-    problem = criteria.validate_value(value, data_type)
+    problem = criteria.validate_value(value, data_type) or text.telemetry_value_problem(value)
     if problem:
         return None, problem
     return value, None

@@ -9,6 +9,7 @@ from adoption.services.inputs import parse_ids, parse_task_status
 from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
 from config.audit.services import actor_label_of, audit_record
 from config.errors import ValidationFailed
+from config.text import NOTE_MAX, clean_text
 
 
 def status_change_is_noop(task: CustomerTask, new_status, notes: str) -> bool:
@@ -29,7 +30,7 @@ def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str
     the task, the status is the same and no note is given, nothing is written: the task comes back with
     `status_change_recorded` False (True whenever something was recorded)."""
     new_status = parse_task_status(status)
-    notes = (notes or "").strip()
+    notes = clean_text(notes, field="notes", max_length=NOTE_MAX)
     current = CustomerTask.objects.select_for_update().filter(pk=task.pk).first()
     if current is None:
         raise ValidationFailed(f"customer task {task.pk} no longer exists", field="customerTaskId")
@@ -71,7 +72,7 @@ def customer_tasks_bulk_update_status(
     customer_task_update_status; every returned task carries `status_change_recorded`. When no task
     changes at all, nothing is audited and the plan totals are not touched."""
     new_status = parse_task_status(status)
-    notes = (notes or "").strip()
+    notes = clean_text(notes, field="notes", max_length=NOTE_MAX)
     ids, bad = parse_ids(task_ids, field_name="customerTaskIds", label="customer task")
     if not ids and not bad:
         raise ValidationFailed("name at least one task", field="customerTaskIds")
