@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from config.search import trigram_index
@@ -160,6 +160,15 @@ class AdoptionPlan(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress_percentage__gte=0) & Q(progress_percentage__lte=100), name="plan_progress_range"
+            ),
+            # The totals are sums over the plan's tasks, whose weights are never negative, and the DONE
+            # tasks are some of the applicable ones: progress is computed from these.
+            models.CheckConstraint(
+                condition=Q(total_weight__gte=0) & Q(completed_weight__gte=0), name="plan_weights_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_weight__lte=F("total_weight")) & Q(completed_tasks__lte=F("total_tasks")),
+                name="plan_completed_within_total",
             ),
         ]
 

@@ -74,6 +74,12 @@ class CustomerTelemetryAttribute(models.Model):
         ordering = ["customer_task_id", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["customer_task", "name"], name="unique_customer_attribute_name"),
+            # One copy per catalog attribute in a task: sync matches copies to their original by this.
+            models.UniqueConstraint(
+                fields=["customer_task", "original_attribute"],
+                condition=Q(original_attribute__isnull=False),
+                name="unique_customer_attribute_original",
+            ),
         ]
 
     def __str__(self):
