@@ -17,7 +17,8 @@ class AuditLog(models.Model):
     actor_label = models.CharField(max_length=150, help_text="Username, 'telemetry', 'api-key:<prefix>' or 'system'.")
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=60)
-    object_id = models.CharField(max_length=64, blank=True, default="")
+    # Long enough for a telemetry batchId (at most 100 characters), the object of an ingestion entry.
+    object_id = models.CharField(max_length=100, blank=True, default="")
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     summary = models.CharField(max_length=300, blank=True, default="")
     details = models.JSONField(default=dict, blank=True)

@@ -12,7 +12,9 @@ from django.test import Client
 from openpyxl import Workbook
 
 from adoption.choices import DataType
+from config.audit.models import AuditLog
 from config.errors import ValidationFailed
+from telemetry.models import TelemetryBatch
 from telemetry.services import api_key_create
 from telemetry.spreadsheet import telemetry_import_commit, telemetry_import_preview
 from tests.db_state import database_state
@@ -236,3 +238,17 @@ def test_api_key_names_follow_the_text_rules(admin_user, customer, bad):
     assert refused.value.field == "name"
     assert refused.value.message.startswith("name contains a")
     assert database_state() == before
+
+
+def test_a_batch_id_of_the_maximum_length_is_stored_and_audited(key, attributes):
+    """100 characters are allowed; the audit entry of the batch names it whole (it once overflowed a
+    64-character column on PostgreSQL: an INTERNAL_ERROR after everything else was written)."""
+    batch_id = "b" * 100
+    body = json.dumps(
+        {"batchId": batch_id, "values": [{"customerAttributeId": attributes["region"].pk, "value": "eu"}]}
+    )
+    response = Client().post(URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 200, response.content
+    assert response.json()["batchId"] == batch_id
+    assert TelemetryBatch.objects.get().batch_id == batch_id
+    assert AuditLog.objects.get(action="telemetry.ingest").object_id == batch_id
