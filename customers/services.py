@@ -218,6 +218,8 @@ def personal_token_issue(*, actor, user, name: str = "") -> tuple[PersonalAccess
         raise ValidationFailed(
             f"token name is {len(name)} characters long; at most {TOKEN_NAME_MAX_LENGTH} are allowed", field="name"
         )
+    if problem := character_problem(name):
+        raise ValidationFailed(f"token name {problem}", field="name")
     raw, prefix, digest = generate_token()
     token = PersonalAccessToken.objects.create(user=user, name=name, prefix=prefix, token_hash=digest)
     audit_record(
