@@ -7,6 +7,7 @@ from django.db import connection
 
 from customers.models import Role
 from tests.factories import UserFactory
+from tests.security.report import REPORT
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -15,6 +16,56 @@ def pytest_configure(config):
     """The factories give every user a password; MD5 instead of PBKDF2 saves about 0.3 s per user.
     Test runs only: production keeps Django's default hashers."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_sessionstart(session):
+    if hasattr(session.config, "workeroutput"):
+        _CONFIG["workeroutput"] = True
+
+
+def pytest_sessionfinish(session):
+    """Under xdist each worker counts what its security tests checked: hand the counts to the controller."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["security_report"] = dict(REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """Controller side (xdist): add up the counts of every worker."""
+    for name, counts in getattr(node, "workeroutput", {}).get("security_report", {}).items():
+        REPORT.add(name, **counts)
+
+
+def pytest_runtest_logreport(report):
+    """Bad-input cases: every case of the text-input tests sends a NUL, a lone surrogate or over-long text
+    through one entry point and asserts 400 / VALIDATION_ERROR naming the field, with nothing stored.
+    Counted where the reports meet (the controller under xdist), so each case counts once."""
+    if report.when != "call" or "test_text_input.py" not in report.nodeid or _is_xdist_worker():
+        return
+    entry_point = report.nodeid.split("/")[1]  # tests/<entry point>/test_text_input.py::...
+    REPORT.add(
+        "Bad input (NUL, lone surrogate, over-long text)",
+        cases=1,
+        passed=int(report.passed),
+        failed=int(report.failed),
+    )
+    REPORT.add(f"  bad input through {entry_point}", cases=1)
+
+
+_CONFIG = {}
+
+
+def _is_xdist_worker() -> bool:
+    return "workeroutput" in _CONFIG
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The matrix size and the fuzz and bad-input case counts, whatever -q/-s/-n say."""
+    if not REPORT or hasattr(config, "workeroutput"):
+        return
+    terminalreporter.section("security matrix and fuzzing")
+    for line in REPORT.lines():
+        terminalreporter.write_line(line)
 
 
 def is_postgres() -> bool:

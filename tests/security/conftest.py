@@ -1,10 +1,9 @@
-"""Shared data for the security tests, and the summary they print at the end of the run."""
+"""Shared data for the security tests (their summary is printed by tests/conftest.py)."""
 
 import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from tests.security.report import REPORT
 from tests.security.world import build_world
 
 
@@ -17,11 +16,3 @@ def world(django_db_setup, django_db_blocker):
             yield build_world()
             transaction.set_rollback(True)
         cache.clear()
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not REPORT:
-        return
-    terminalreporter.section("security matrix and fuzzing")
-    for line in REPORT.lines():
-        terminalreporter.write_line(line)

@@ -1,4 +1,4 @@
-"""What the security tests checked, printed by the terminal summary of tests/security/conftest.py
+"""What the security tests checked, printed by the terminal summary of tests/conftest.py, added up over xdist workers
 (whatever pytest's -s/-q flags are)."""
 
 
