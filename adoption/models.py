@@ -292,7 +292,10 @@ class TaskStatusChange(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["customer_task", "created_at"], name="history_task_time")]
+        indexes = [
+            models.Index(fields=["customer_task", "created_at"], name="history_task_time"),
+            models.Index(fields=["actor"], name="history_actor"),  # the admin's actor filter reads along it
+        ]
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

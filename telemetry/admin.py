@@ -5,11 +5,13 @@ telemetry.services, the raw key shown once)."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
 
 from adoption.admin import SoftDeleteAdminMixin, TelemetryAttributeForm
+from config.changelists import IndexedValuesFieldListFilter, search_by_union
 from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, refresh_saved
 from customers.permissions import can_manage_api_keys
 from telemetry.criteria import describe
@@ -74,7 +76,7 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
     ]
     list_filter = ["data_type", "is_met", "is_active", "is_required"]
     search_fields = ["name", "customer_task__name", f"{TASK_CUSTOMER}__name"]
-    ordering = ["customer_task_id", "order", "id"]  # aggregates drop the default ordering
+    ordering = ["customer_task_id", "order", "id"]  # along the customer task index, sorted within a task
     list_select_related = ["customer_task__adoption_plan__customer_product__customer"]
     fields = [
         "customer_task",
@@ -95,7 +97,19 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
     readonly_fields = ["criterion", "values_link"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(value_count=Count("values"))
+        # A count per row of the page (an index-only lookup each), not a GROUP BY over every attribute
+        # and value joined before the page is cut: the page no longer grows with the table.
+        values = (
+            CustomerTelemetryValue.objects.filter(customer_attribute_id=OuterRef("pk"))
+            .order_by()
+            .values("customer_attribute_id")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return super().get_queryset(request).annotate(value_count=Coalesce(Subquery(values), 0))
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_by_union(CustomerTelemetryAttribute, queryset, search_term, self.search_fields), False
 
     @admin.display(description="customer")
     def customer(self, obj):
@@ -105,7 +119,7 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
     def criterion(self, obj):
         return criterion_sentence(obj)
 
-    @admin.display(description="values", ordering="value_count")
+    @admin.display(description="values")  # not sortable: that would count the values of every attribute
     def value_count(self, obj):
         return obj.value_count
 
@@ -120,9 +134,10 @@ class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, 
     customer_path = f"customer_attribute__{TASK_CUSTOMER}"
     visible_to = staticmethod(telemetry_values_visible_to)
     list_display = ["customer_attribute", "customer", "value", "observed_at", "source", "batch_id", "created_at"]
-    list_filter = ["source", "observed_at", "customer_attribute__data_type"]
+    # The biggest table: no filter whose choices are read from it (its sources are free text, shown
+    # in the list), fixed date ranges rather than a date hierarchy (a DISTINCT over every value).
+    list_filter = ["observed_at", "customer_attribute__data_type"]
     search_fields = ["batch_id", "customer_attribute__name", "notes"]
-    date_hierarchy = "observed_at"
     list_select_related = ["customer_attribute__customer_task__adoption_plan__customer_product__customer"]
     fields = ["customer_attribute", "value", "observed_at", "source", "batch_id", "notes", "created_at"]
 
@@ -135,9 +150,8 @@ class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, 
 class TelemetryBatchAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     visible_to = staticmethod(telemetry_batches_visible_to)
     list_display = ["batch_id", "customer", "channel", "actor_label", "value_count", "created_at"]
-    list_filter = ["channel", "created_at"]
+    list_filter = [("channel", IndexedValuesFieldListFilter), "created_at"]  # no DISTINCT over every batch
     search_fields = ["batch_id", "customer__name", "actor_label"]
-    date_hierarchy = "created_at"
     list_select_related = ["customer"]
     fields = ["customer", "batch_id", "channel", "actor_label", "value_count", "content_hash", "response", "created_at"]
 

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from adoption.choices import DataType
 from adoption.models import CatalogQuerySet
+from config.search import trigram_index
 from telemetry.criteria import validate_criterion
 
 
@@ -81,6 +82,7 @@ class CustomerTelemetryAttribute(models.Model):
                 name="unique_customer_attribute_original",
             ),
         ]
+        indexes = [trigram_index("name", name="ctattr_name_trgm")]  # the admin's search on PostgreSQL
 
     def __str__(self):
         return self.name
@@ -127,6 +129,11 @@ class TelemetryBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["customer", "batch_id"], name="unique_customer_batch")]
+        # The admin's list: newest first along created_at, its channel filter along channel.
+        indexes = [
+            models.Index(fields=["created_at"], name="batch_created"),
+            models.Index(fields=["channel"], name="batch_channel"),
+        ]
         verbose_name = "telemetry batch"
         verbose_name_plural = "telemetry batches"
 
