@@ -94,10 +94,18 @@ def customer_task_snapshot(task: Task, plan_id: int, now, *, attributes) -> Cust
 
 
 def write_snapshot_children(
-    created: list[CustomerTask], *, outcome_links, release_links, attributes, now, batch_size: int | None = None
+    created: list[CustomerTask],
+    *,
+    outcome_links,
+    release_links,
+    attributes,
+    now,
+    batch_size: int | None = None,
+    insert=None,
 ) -> None:
     """The outcome and release links and the attribute copies of saved customer tasks: 3 inserts (more
-    with ``batch_size``, for many plans at once)."""
+    with ``batch_size``, for many plans at once). ``insert(model, rows)`` writes the rows instead of
+    ``bulk_create`` (the portfolio generator copies them in)."""
     outcome_rows, release_rows, attribute_rows = [], [], []
     for customer_task in created:
         task_id = customer_task.original_task_id
@@ -110,9 +118,15 @@ def write_snapshot_children(
             for pk in sorted(release_links.get(task_id, ()))
         ]
         attribute_rows += [attribute_snapshot(a, customer_task.pk, now) for a in attributes.get(task_id, ())]
-    CustomerTaskOutcome.objects.bulk_create(outcome_rows, batch_size=batch_size)
-    CustomerTaskRelease.objects.bulk_create(release_rows, batch_size=batch_size)
-    CustomerTelemetryAttribute.objects.bulk_create(attribute_rows, batch_size=batch_size)
+    for model, rows in (
+        (CustomerTaskOutcome, outcome_rows),
+        (CustomerTaskRelease, release_rows),
+        (CustomerTelemetryAttribute, attribute_rows),
+    ):
+        if insert is not None:
+            insert(model, rows)
+        else:
+            model.objects.bulk_create(rows, batch_size=batch_size)
 
 
 def set_plan_selection(plan: AdoptionPlan, outcome_ids: list[int], release_ids: list[int]) -> None:

@@ -4,13 +4,17 @@ entries), written in bulk, for load tests, benchmarks and demos of large portfol
 
 Plans are made by the same snapshot code as `plan_create` (plan_contents, plan_row,
 customer_task_snapshot, write_snapshot_children), read once per product and license level instead of
-once per plan, and every table is written with one bulk INSERT per chunk of customers.
+once per plan. On PostgreSQL every table of a chunk of customers is written with COPY, its ids drawn
+from the table's sequence first (one query per table), so parents know their ids before their children
+are written; elsewhere (SQLite) with bulk INSERTs. Either way the rows are the model instances the
+services would save, prepared by the model fields themselves (defaults, auto_now dates, JSON).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from adoption.choices import LicenseLevel
@@ -30,8 +34,46 @@ from config.errors import ValidationFailed
 from customers.models import Customer, CustomerProduct
 
 LEVELS = (LicenseLevel.ESSENTIAL, LicenseLevel.ADVANTAGE, LicenseLevel.SIGNATURE)
-BATCH_SIZE = 2000  # rows per INSERT: within PostgreSQL's 65,535 parameters for every table here
+BATCH_SIZE = 2000  # rows per INSERT (SQLite): within PostgreSQL's 65,535 parameters for every table here
 MAX_CUSTOMERS = 1_000_000
+
+
+def insert_rows(model, objs: list) -> list:
+    """Save new model instances at once: COPY on PostgreSQL (ids from the table's sequence, set on the
+    instances), bulk_create elsewhere. Returns the instances, saved."""
+    if not objs:
+        return objs
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+    opts = model._meta
+    db = connections[connection.alias]  # the connection itself: the proxy costs a lookup per attribute
+    quote = db.ops.quote_name
+    with db.cursor() as cursor:
+        missing = [obj for obj in objs if obj.pk is None]
+        if missing:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [opts.db_table, opts.pk.column, len(missing)],
+            )
+            for obj, pk in zip(missing, sorted(row[0] for row in cursor.fetchall()), strict=True):
+                obj.pk = pk
+        fields = opts.concrete_fields
+        columns = ", ".join(quote(field.column) for field in fields)
+        # What an INSERT of the instance would send: pre_save fills auto_now dates; JSON goes through its
+        # field (the driver's JSON wrapper). The other values are already what the driver adapts: the
+        # snapshot copies catalog rows read from the database, with their Python types.
+        json = [isinstance(field, JSONField) for field in fields]
+        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                row = [field.pre_save(obj, True) for field in fields]
+                for i, field in enumerate(fields):
+                    if json[i]:
+                        row[i] = field.get_db_prep_save(row[i], db)
+                copy.write_row(row)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = db.alias
+    return objs
 
 
 @dataclass
@@ -100,9 +142,7 @@ def portfolio_generate(
 @transaction.atomic
 def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents, counts) -> None:
     now = timezone.now()
-    created_customers = Customer.objects.bulk_create(
-        [Customer(name=f"{prefix} {i + 1:0{width}d}") for i in indexes], batch_size=BATCH_SIZE
-    )
+    created_customers = insert_rows(Customer, [Customer(name=f"{prefix} {i + 1:0{width}d}") for i in indexes])
     audit = [
         audit_entry(
             actor=actor,
@@ -126,11 +166,10 @@ def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents
                     entitlements_changed_at=now,
                 )
             )
-    CustomerProduct.objects.bulk_create(assignments, batch_size=BATCH_SIZE)
-    plans = AdoptionPlan.objects.bulk_create(
-        [plan_row(a, contents[a.product_id, a.license_level], now) for a in assignments], batch_size=BATCH_SIZE
-    )
-    tasks = CustomerTask.objects.bulk_create(
+    insert_rows(CustomerProduct, assignments)
+    plans = insert_rows(AdoptionPlan, [plan_row(a, contents[a.product_id, a.license_level], now) for a in assignments])
+    tasks = insert_rows(
+        CustomerTask,
         [
             customer_task_snapshot(
                 task, plan.pk, now, attributes=contents[assignment.product_id, assignment.license_level].attributes
@@ -138,7 +177,6 @@ def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents
             for plan, assignment in zip(plans, assignments, strict=True)
             for task in contents[assignment.product_id, assignment.license_level].catalog_tasks
         ],
-        batch_size=BATCH_SIZE,
     )
     # Links and attribute copies: every (product, level) has its own catalog links and attributes.
     by_contents: dict[tuple[int, int], list[CustomerTask]] = {}
@@ -156,7 +194,7 @@ def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents
             release_links=plan_copy.release_links,
             attributes=plan_copy.attributes,
             now=now,
-            batch_size=BATCH_SIZE,
+            insert=insert_rows,
         )
         counts.attributes += sum(len(plan_copy.attributes.get(t.original_task_id, ())) for t in created)
     for plan, assignment in zip(plans, assignments, strict=True):
@@ -183,7 +221,7 @@ def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents
             )
         )
         counts.by_product[product.name] = counts.by_product.get(product.name, 0) + 1
-    AuditLog.objects.bulk_create(audit, batch_size=BATCH_SIZE)
+    insert_rows(AuditLog, audit)
     counts.customers += len(created_customers)
     counts.assignments += len(assignments)
     counts.plans += len(plans)

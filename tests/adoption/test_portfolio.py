@@ -10,6 +10,7 @@ from django.forms.models import model_to_dict
 
 from adoption.choices import DataType, LicenseLevel
 from adoption.models import AdoptionPlan, CustomerTask
+from adoption.selectors import plan_totals_mismatches
 from adoption.services import customer_product_assign
 from adoption.services.portfolio import portfolio_assignments, portfolio_generate
 from config.audit.models import AuditLog
@@ -133,6 +134,36 @@ def test_generated_customers_equal_what_the_services_create(catalog, admin_user)
     assert counts.attributes == sum(
         task.telemetry_attributes.count() for task in CustomerTask.objects.filter(adoption_plan__in=service_plans)
     )
+
+
+def test_generated_plans_hold_the_totals_a_fresh_count_gives(catalog, admin_user):
+    counts = portfolio_generate(actor=admin_user, customers=7, products=catalog, per_customer=2, chunk_size=3)
+
+    checked, mismatches = plan_totals_mismatches()
+
+    assert (checked, mismatches) == (counts.plans, [])
+    assert counts.plans == 14
+    # Not vacuous: the plans have tasks and weight, and every new task starts not started.
+    assert AdoptionPlan.objects.filter(total_tasks=0).count() == 0
+    assert AdoptionPlan.objects.filter(completed_tasks=0, progress_percentage=0).count() == 14
+    assert {t.status for t in CustomerTask.objects.all()} == {"NOT_STARTED"}
+
+
+def test_generated_rows_read_back_like_saved_ones(catalog, admin_user):
+    """JSON, decimals and dates survive the bulk path (COPY on PostgreSQL) with their types."""
+    portfolio_generate(actor=admin_user, customers=2, products=catalog, per_customer=2)
+    plan = AdoptionPlan.objects.order_by("pk").first()
+    assert isinstance(plan.total_weight, Decimal) and plan.total_weight > 0
+    task = CustomerTask.objects.filter(adoption_plan=plan).order_by("pk").first()
+    assert task.created_at is not None and task.created_at.tzinfo is not None
+    attribute = task.telemetry_attributes.order_by("pk").first()
+    assert attribute.success_criteria == {"op": "eq", "value": True}
+    entry = AuditLog.objects.filter(action="adoption_plan.create").order_by("pk").first()
+    assert entry.details["productName"] in {"Billing Suite", "Analytics Hub"}
+    assert entry.created_at is not None
+    # Ids came from the tables' own sequences: a row saved next gets a fresh one.
+    later = customer_create(actor=admin_user, name="Saved after the portfolio")
+    assert later.pk > Customer.objects.exclude(pk=later.pk).order_by("-pk").first().pk
 
 
 def test_refusals_write_nothing(catalog, admin_user):
