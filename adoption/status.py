@@ -4,10 +4,11 @@ uses, manual (adoption.services) and telemetry (telemetry.evaluation) alike, so 
 Lock order: the callers lock assignment and customer task rows first; the plan row is taken last, here.
 """
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -114,7 +115,30 @@ def plan_recompute_totals(*, plan_ids: Iterable[int]) -> None:
                     updated_at=now,
                 )
             )
-        AdoptionPlan.objects.bulk_update(
-            plans,
-            ["total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage", "updated_at"],
+        _store_totals(plans, now)
+
+
+TOTAL_FIELDS = ["total_tasks", "completed_tasks", "total_weight", "completed_weight", "progress_percentage"]
+
+
+def _store_totals(plans: list[AdoptionPlan], now: datetime) -> None:
+    """Write the plans' totals. On PostgreSQL one UPDATE ... FROM the rows as a JSON array: bulk_update's
+    CASE WHEN per plan and column cost Django more to build than the update costs the database (half of
+    the daily re-evaluation's time at 20,000 plans). Decimals travel as text, so they are stored exactly."""
+    if connection.vendor != "postgresql":
+        AdoptionPlan.objects.bulk_update(plans, [*TOTAL_FIELDS, "updated_at"])
+        return
+    opts = AdoptionPlan._meta
+    quote = connection.ops.quote_name
+    casts = {"total_tasks": "integer", "completed_tasks": "integer"}
+    assignments = ", ".join(
+        f"{quote(opts.get_field(name).column)} = (r.e->>{i + 1})::{casts.get(name, 'numeric')}"
+        for i, name in enumerate(TOTAL_FIELDS)
+    )
+    rows = [[plan.pk, *(str(getattr(plan, name)) for name in TOTAL_FIELDS)] for plan in plans]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(opts.db_table)} AS p SET {assignments}, {quote(opts.get_field('updated_at').column)} = %s "
+            f"FROM jsonb_array_elements(%s::jsonb) AS r(e) WHERE p.{quote(opts.pk.column)} = (r.e->>0)::bigint",
+            [now, json.dumps(rows)],
         )
