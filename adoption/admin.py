@@ -582,6 +582,9 @@ class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mode
     ]
     readonly_fields = ["customer", "progress"]
 
+    def get_search_results(self, request, queryset, search_term):
+        return search_by_union(AdoptionPlan, queryset, search_term, self.search_fields), False
+
     @admin.display(description="customer", ordering="customer_product__customer__name")
     def customer(self, obj):
         return admin_link(obj.customer_product.customer)

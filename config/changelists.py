@@ -52,11 +52,13 @@ class IndexedValuesFieldListFilter(admin.AllValuesFieldListFilter):
 def search_by_union(model, queryset, search_term: str, fields):
     """The admin's search (every word in some field, ignoring case) as a union of one lookup per field:
     an OR across joined tables reads every row, while each lookup alone uses its own index (the task
-    name's and the customer name's trigram indexes on PostgreSQL)."""
+    name's and the customer name's trigram indexes on PostgreSQL). A field written "=name" must equal
+    the word exactly (an identifier, answered by its B-tree index)."""
     for word in search_term.split():
         matching = None
         for field in fields:
-            part = model._default_manager.filter(**{f"{field}__icontains": word}).order_by().values("pk")
+            lookup = {field[1:]: word} if field.startswith("=") else {f"{field}__icontains": word}
+            part = model._default_manager.filter(**lookup).order_by().values("pk")
             matching = part if matching is None else matching.union(part)
         queryset = queryset.filter(pk__in=matching)
     return queryset

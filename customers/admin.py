@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
 from config.audit.models import AuditLog
-from config.changelists import IndexedValuesFieldListFilter
+from config.changelists import IndexedValuesFieldListFilter, search_by_union
 from config.errors import DomainError, ValidationFailed
 from customers.models import Customer, CustomerProduct, PersonalAccessToken, UserProfile
 from customers.permissions import (
@@ -393,6 +393,9 @@ class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, ad
     list_select_related = ["customer", "product", "adoption_plan"]
     autocomplete_fields = ["customer", "product"]
     filter_horizontal = ["selected_outcomes", "selected_releases"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_by_union(CustomerProduct, queryset, search_term, self.search_fields), False
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

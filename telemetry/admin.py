@@ -137,9 +137,15 @@ class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, 
     # The biggest table: no filter whose choices are read from it (its sources are free text, shown
     # in the list), fixed date ranges rather than a date hierarchy (a DISTINCT over every value).
     list_filter = ["observed_at", "customer_attribute__data_type"]
-    search_fields = ["batch_id", "customer_attribute__name", "notes"]
+    # Indexed searches only: a batch id exactly, the attribute's or the customer's name (trigram
+    # indexes); "contains" on the values' own text columns would read every value.
+    search_fields = ["=batch_id", "customer_attribute__name", f"customer_attribute__{TASK_CUSTOMER}__name"]
+    ordering = ["-id"]  # newest first, along the primary key: a page never sorts the values it matched
     list_select_related = ["customer_attribute__customer_task__adoption_plan__customer_product__customer"]
     fields = ["customer_attribute", "value", "observed_at", "source", "batch_id", "notes", "created_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_by_union(CustomerTelemetryValue, queryset, search_term, self.search_fields), False
 
     @admin.display(description="customer")
     def customer(self, obj):

@@ -519,3 +519,21 @@ def test_growing_tables_filters_offer_their_values_from_an_index(admin_client, w
         spec.title: [c["display"] for c in spec.choices(page.context["cl"])] for spec in page.context["cl"].filter_specs
     }
     assert filters["channel"] == ["All", "api"]
+
+
+def test_value_search_matches_a_batch_id_exactly_or_the_attribute_or_customer_name(admin_client, world):
+    attribute = world["task"].telemetry_attributes.get()
+    older = CustomerTelemetryValueFactory(customer_attribute=attribute, batch_id="nightly-2024-05-01")
+    newer = CustomerTelemetryValueFactory(customer_attribute=attribute, batch_id="nightly-2024-05-02")
+
+    def found(q):
+        response = admin_client.get(url(CustomerTelemetryValue, "changelist"), {"q": q})
+        return [value.pk for value in response.context["cl"].result_list]
+
+    assert found("nightly-2024-05-01") == [older.pk]
+    assert found("nightly") == []  # a batch id is matched whole, along its index
+    everything = list(CustomerTelemetryValue.objects.order_by("-pk").values_list("pk", flat=True))
+    assert found(attribute.name) == everything  # newest first
+    assert found("mine") == everything  # the customer's name; "Other" has no values
+    assert found("other") == []
+    assert newer.pk == everything[0]
