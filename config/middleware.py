@@ -1,3 +1,4 @@
+import logging
 from urllib.parse import quote
 
 from django.conf import settings
@@ -5,7 +6,12 @@ from django.db import connections
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from config.errors import DomainError
+from config.errors import DomainError, conflict_from_database_error
+
+logger = logging.getLogger(__name__)
+
+# A page's words for a write PostgreSQL rolled back because a concurrent one got in the way.
+PAGE_RETRY_MESSAGE = "Someone else changed this at the same moment, so nothing was saved. Please try again."
 
 
 class _Counter:
@@ -38,6 +44,9 @@ class DomainErrorPageMiddleware:
     (or, for an htmx request, a short message the page shows), never a traceback or a blank swap.
 
     A forbidden action is 403; a missing object and one the user may not see are the same 404.
+    A write the database rolled back because a concurrent one got in the way (a deadlock or a
+    serialization failure) is 409 with Retry-After, like the API's retryable CONFLICT: nothing was
+    saved and sending the form again normally succeeds. Any other database error stays a server error.
     GraphQL and the telemetry API answer their own errors and never let one reach this middleware.
     """
 
@@ -52,7 +61,15 @@ class DomainErrorPageMiddleware:
 
     def process_exception(self, request, exception):
         if not isinstance(exception, DomainError):
-            return None
+            conflict = conflict_from_database_error(exception)
+            if conflict is None:
+                return None
+            logger.warning(
+                "page request %s %s rolled back: %s", request.method, request.path, conflict.details["reason"]
+            )
+            response = error_response(request, 409, PAGE_RETRY_MESSAGE)
+            response["Retry-After"] = "1"
+            return response
         status = self.STATUS.get(exception.code, 400)
         message = exception.message
         if status == 404:

@@ -11,6 +11,7 @@ import threading
 import time
 from decimal import Decimal
 from types import SimpleNamespace
+from urllib.parse import unquote
 
 import pytest
 from django.db import OperationalError, connection, transaction
@@ -27,6 +28,7 @@ from adoption.services import (
     customer_tasks_bulk_update_status,
 )
 from config.errors import RETRY_MESSAGE, conflict_from_database_error
+from config.middleware import PAGE_RETRY_MESSAGE
 from customers.models import CustomerProduct, PersonalAccessToken
 from customers.tokens import generate_token
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryAttribute, TelemetryBatch
@@ -365,11 +367,22 @@ def make_the_request_a_deadlock_victim(request: Side, rogue: RogueWriter) -> Non
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("channel", ["api", "graphql"])
+@pytest.mark.parametrize("channel", ["api", "graphql", "page"])
 def test_a_deadlock_is_answered_with_a_retryable_conflict_and_changes_nothing(telemetry_world, channel):
     world = telemetry_world
     if channel == "api":
         request = Side("api", lambda: post_telemetry(world, "n-1", [("sso_enabled", True)]))
+    elif channel == "page":  # a value typed into the task drawer, with htmx
+        attribute = world.attributes["sso_enabled"]
+        url = f"/plans/{world.plan.pk}/tasks/{world.task.pk}/attributes/{attribute.pk}/values/"
+
+        def page():
+            client = Client()
+            client.force_login(world.actor)
+            response = client.post(url, {"value": "on"}, HTTP_HX_REQUEST="true")
+            return response.status_code, dict(response.headers) | {"body": response.content.decode()}
+
+        request = Side("page", page)
     else:
         raw, prefix, digest = generate_token()
         PersonalAccessToken.objects.create(user=world.actor, prefix=prefix, token_hash=digest)
@@ -395,6 +408,9 @@ def test_a_deadlock_is_answered_with_a_retryable_conflict_and_changes_nothing(te
     if channel == "api":
         assert status == 409
         assert body == {"error": {"code": "CONFLICT", "message": RETRY_MESSAGE, "details": retry}}
+    elif channel == "page":
+        assert (status, body["Retry-After"]) == (409, "1")
+        assert unquote(body["X-Error-Message"]) == body["body"] == PAGE_RETRY_MESSAGE
     else:
         assert body["data"] is None
         assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
