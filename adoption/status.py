@@ -2,6 +2,8 @@
 uses, manual (adoption.services) and telemetry (telemetry.evaluation) alike, so neither imports the other.
 
 Lock order: the callers lock assignment and customer task rows first; the plan row is taken last, here.
+Writers that delete assignments (removing one, deleting a customer) take all four with
+`assignments_lock_for_delete` before the cascade.
 """
 
 import json
@@ -15,6 +17,8 @@ from django.utils import timezone
 from adoption.choices import TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.progress import percentage, round2, to_decimal
+from customers.models import CustomerProduct
+from telemetry.models import CustomerTelemetryAttribute
 
 
 def customer_task_set_status_fields(
@@ -56,6 +60,35 @@ def customer_task_set_status_fields(
         note=notes or "",
         evidence=evidence or {},
         created_at=now,
+    )
+
+
+def assignments_lock_for_delete(assignment_ids: Iterable[int]) -> None:
+    """Row-lock these assignments and everything a cascade delete of them removes, in the shared lock
+    order: the assignments, their customer tasks, those tasks' telemetry attributes, their plans, each
+    by id. Must run inside the deleting transaction, before the delete.
+
+    Django's cascade deletes attribute rows before task rows, the reverse of the order ingestion, sync
+    and status changes lock them in; locking first makes a concurrent writer wait for the delete (or
+    the delete wait for it) instead of the two deadlocking. Locking rows already held is harmless.
+    """
+    ids = sorted({int(pk) for pk in assignment_ids})
+    if not ids:
+        return
+    list(CustomerProduct.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    tasks = CustomerTask.objects.filter(adoption_plan__customer_product_id__in=ids)
+    list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
+    list(
+        CustomerTelemetryAttribute.objects.filter(customer_task__in=tasks)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    list(
+        AdoptionPlan.objects.filter(customer_product_id__in=ids)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

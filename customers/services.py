@@ -11,6 +11,7 @@ from django.db.models.functions import Lower, Trim
 from django.utils import timezone
 
 from adoption.selectors import assignment_contents_counts
+from adoption.status import assignments_lock_for_delete
 from config.audit.services import audit_record
 from config.errors import ValidationFailed
 from config.text import DESCRIPTION_MAX, NAME_MAX, character_problem
@@ -132,8 +133,15 @@ def customer_delete(*, actor, customer: Customer) -> dict:
     """Delete a customer and everything of theirs: assignments, plans, customer tasks, status history,
     telemetry attributes and values, API keys and ingestion batches (cascade). The audit entry
     survives (it holds the customer id as a plain number) and keeps a summary with the counts."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # Lock order: the cascade deletes attribute rows before task rows, so first lock the assignments,
+    # their tasks, attributes and plans in the order every writer uses; the customer row comes after
+    # them, since ingestion takes its share of it (storing a batch) only after tasks and attributes.
     assignments = CustomerProduct.objects.filter(customer_id=customer.pk)
+    locked = set(assignments.values_list("pk", flat=True))
+    assignments_lock_for_delete(locked)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    # With the customer locked no assignment can be added; one added just before is locked now.
+    assignments_lock_for_delete(set(assignments.values_list("pk", flat=True)) - locked)
     product_names = list(assignments.order_by("product__name").values_list("product__name", flat=True))
     counts = {
         "customerProducts": len(product_names),

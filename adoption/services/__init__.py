@@ -10,8 +10,8 @@ telemetry live below them in adoption.status. Import from here: `from adoption.s
 Lock order, so concurrent writers never deadlock: every writer that touches several of assignment,
 customer tasks, customer attributes/values and plan rows takes its row locks in this order:
 assignment, customer tasks (ordered by id), customer attributes (ordered by id), plan (taken last, by
-`plan_recompute_totals`). Telemetry ingestion and evaluation, manual and bulk status changes, sync and
-assignment removal all follow it.
+`plan_recompute_totals`). Telemetry ingestion and evaluation, manual and bulk status changes, sync,
+assignment removal and customer deletion (customers.services) all follow it.
 """
 
 from adoption.selectors import assignment_contents_counts  # a read; kept here for existing callers

@@ -4,15 +4,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from adoption.choices import LicenseLevel
-from adoption.models import AdoptionPlan, CustomerTask, Outcome, Product, Release
+from adoption.models import Outcome, Product, Release
 from adoption.selectors import assignment_contents_counts
 from adoption.services.eligibility import selected_ids
 from adoption.services.inputs import catalog_selection, parse_license_level
 from adoption.services.plans import plan_audit_details, plan_create
+from adoption.status import assignments_lock_for_delete
 from config.audit.services import audit_record
 from config.errors import Conflict, ValidationFailed
 from customers.models import Customer, CustomerProduct
-from telemetry.models import CustomerTelemetryAttribute
 
 
 def _assignment_details(license_level, outcome_ids, release_ids) -> dict:
@@ -153,17 +153,7 @@ def customer_product_remove(*, actor, customer_product: CustomerProduct) -> dict
         .select_related("customer", "product")
         .get(pk=customer_product.pk)
     )
-    tasks = CustomerTask.objects.filter(adoption_plan__customer_product_id=assignment.pk)
-    list(tasks.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
-    list(
-        CustomerTelemetryAttribute.objects.filter(customer_task__in=tasks)
-        .select_for_update(of=("self",))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    list(
-        AdoptionPlan.objects.filter(customer_product_id=assignment.pk).select_for_update().values_list("pk", flat=True)
-    )
+    assignments_lock_for_delete([assignment.pk])
     counts = assignment_contents_counts(CustomerProduct.objects.filter(pk=assignment.pk))
     summary = {
         "customerProductId": assignment.pk,

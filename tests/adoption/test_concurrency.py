@@ -29,7 +29,8 @@ from adoption.services import (
 )
 from config.errors import RETRY_MESSAGE, conflict_from_database_error
 from config.middleware import PAGE_RETRY_MESSAGE
-from customers.models import CustomerProduct, PersonalAccessToken
+from customers.models import Customer, CustomerProduct, PersonalAccessToken
+from customers.services import customer_delete
 from customers.tokens import generate_token
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryAttribute, TelemetryBatch
 from telemetry.services import api_key_create
@@ -126,10 +127,10 @@ DOMAIN_TABLES = {
 
 
 def locked_table(sql: str) -> str | None:
-    """The table whose rows a statement locks: UPDATE, or SELECT ... FOR [NO KEY] UPDATE."""
-    update = re.match(r'\s*UPDATE\s+"(\w+)"', sql)
-    if update:
-        return update[1]
+    """The table whose rows a statement locks: UPDATE, DELETE, or SELECT ... FOR [NO KEY] UPDATE."""
+    write = re.match(r'\s*(?:UPDATE|DELETE\s+FROM)\s+"(\w+)"', sql)
+    if write:
+        return write[1]
     if re.search(r"\bFOR (NO KEY )?UPDATE\b", sql):
         select = re.search(r'\bFROM\s+"(\w+)"', sql)
         return select[1] if select else None
@@ -312,6 +313,42 @@ def test_ingestion_and_a_manual_status_never_deadlock(telemetry_world, ingestion
     assert (
         stored(world.plan.pk) == fresh_count(world.plan.pk) == (1, 0, Decimal("2.00"), Decimal("0.00"), Decimal("0.00"))
     )
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("ingestion_first", [True, False], ids=["ingest-then-delete", "delete-then-ingest"])
+def test_deleting_the_customer_and_ingestion_never_deadlock(telemetry_world, ingestion_first):
+    """The cascade deletes attribute rows before task rows: unless the deletion first locks in the
+    shared order, it holds the attributes ingestion wants while it waits for the tasks ingestion holds."""
+    world = telemetry_world
+    customer_id = world.plan.customer_product.customer_id
+    ingest = Side("ingest", lambda: post_telemetry(world, "n-1", [("sso_enabled", True), ("users", 10)]))
+    # Paused at its first lock (or delete) of task rows, the rows ingestion locks first.
+    delete = Side(
+        "delete customer",
+        lambda: customer_delete(actor=world.actor, customer=Customer(pk=customer_id)),
+        tables={CustomerTask._meta.db_table},
+    )
+
+    force_interleaving(*((ingest, delete) if ingestion_first else (delete, ingest)))
+
+    assert [(side.name, side.error) for side in (ingest, delete)] == [("ingest", None), ("delete customer", None)]
+    status, body = ingest.result
+    if ingestion_first:  # stored and evaluated, then deleted with the rest
+        assert (status, body["stored"]) == (200, 2)
+        assert delete.result["deleted"]["telemetryValues"] == 2
+    else:  # its attributes were gone once it got their locks: refused in words, nothing stored
+        attribute = world.attributes["sso_enabled"].pk
+        assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
+        assert (
+            body["error"]["message"]
+            == f"item 0: customer telemetry attribute '{attribute}' not found; nothing was stored"
+        )
+        assert delete.result["deleted"]["telemetryValues"] == 0
+    assert not Customer.objects.filter(pk=customer_id).exists()
+    assert not CustomerTask.objects.exists() and not CustomerTelemetryAttribute.objects.exists()
+    assert not CustomerTelemetryValue.objects.exists() and not TelemetryBatch.objects.exists()
 
 
 # --- a deadlock, should one ever happen, is a clean CONFLICT -------------------------------------------
