@@ -284,7 +284,7 @@ def user_role_set(*, actor, user, role) -> UserProfile:
         action="user.role_change",
         obj=user,
         object_type="user",
-        summary=f"Role of {user.get_username()}: {before or '-'} -> {value}",
+        summary=f"Role of {user.get_username()}: {Role(before).label if before else 'none'} → {Role(value).label}",
         details={"username": user.get_username(), "from": before, "to": value},
     )
     return profile

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from adoption.choices import TaskStatus
 from adoption.models import CustomerTask
 from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -392,7 +393,7 @@ def customer_task_reset_to_telemetry(*, actor, task: CustomerTask) -> CustomerTa
         obj=task,
         object_type="customer_task",
         customer_id=customer_id,
-        summary=f"Reset task {task.name!r} to telemetry: {task.status}",
+        summary=f"Reset task {task.name!r} to telemetry: {TaskStatus(task.status).label}",
         details={"statusChanges": [c.as_dict() for c in changes], "status": task.status},
     )
     return task

@@ -65,7 +65,7 @@ def customer_product_assign(
         action="customer_product.assign",
         obj=assignment,
         customer_id=customer.pk,
-        summary=f"Assigned {product.name} ({level.name}) to {customer.name}",
+        summary=f"Assigned {product.name} ({level.label}) to {customer.name}",
         details={
             "productId": product.pk,
             "productName": product.name,
@@ -123,6 +123,13 @@ def customer_product_update(
         return assignment
 
     before = _assignment_details(assignment.license_level, old_outcomes, old_releases)
+    words = {
+        "licenseLevel": f"license level ({LicenseLevel(assignment.license_level).label} → {level.label})",
+        "selectedOutcomeIds": "outcomes",
+        "selectedReleaseIds": "releases",
+    }
+    parts = [words[name] for name in changed]
+    changed_words = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     now = timezone.now()
     assignment.license_level = int(level)
     assignment.entitlements_changed_at = now
@@ -136,7 +143,7 @@ def customer_product_update(
         action="customer_product.update",
         obj=assignment,
         customer_id=assignment.customer_id,
-        summary=f"Changed {', '.join(changed)} of {product.name} for {assignment.customer.name}",
+        summary=f"Changed {changed_words} of {product.name} for {assignment.customer.name}",
         details={"changed": changed, "before": before, "after": _assignment_details(level, new_outcomes, new_releases)},
     )
     return assignment

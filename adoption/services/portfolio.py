@@ -206,7 +206,7 @@ def _write_chunk(actor, indexes, products, per_customer, prefix, width, contents
                 action="customer_product.assign",
                 obj=assignment,
                 customer_id=assignment.customer_id,
-                summary=f"Assigned {product.name} ({level.name}) to {assignment.customer.name}",
+                summary=f"Assigned {product.name} ({level.label}) to {assignment.customer.name}",
                 details={"productId": product.pk, "productName": product.name, **_assignment_details(level, [], [])},
             )
         )

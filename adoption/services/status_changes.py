@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from adoption.choices import StatusSource
+from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.services.inputs import parse_ids, parse_task_status
 from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
@@ -54,7 +54,7 @@ def customer_task_update_status(*, actor, task: CustomerTask, status, notes: str
         action="customer_task.update_status",
         obj=current,
         customer_id=_plan_customer_id(current.adoption_plan_id),
-        summary=f"{current.name}: {previous} -> {new_status}",
+        summary=f"{current.name}: {TaskStatus(previous).label} → {TaskStatus(new_status).label}",
         details={"adoptionPlanId": current.adoption_plan_id, "from": previous, "to": str(new_status), "notes": notes},
     )
     current.status_change_recorded = True
@@ -113,7 +113,7 @@ def customer_tasks_bulk_update_status(
             action="customer_task.bulk_update_status",
             obj=plan,
             customer_id=_plan_customer_id(plan.pk),
-            summary=f"Set {len(changed)} tasks to {new_status}",
+            summary=f"Set {len(changed)} task{'' if len(changed) == 1 else 's'} to {TaskStatus(new_status).label}",
             details={"adoptionPlanId": plan.pk, "status": str(new_status), "notes": notes, "changes": changes},
         )
     by_id = {t.pk: t for t in tasks}

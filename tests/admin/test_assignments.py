@@ -59,6 +59,14 @@ def test_changing_only_the_license_level_keeps_a_selection_with_a_deleted_outcom
     assert list(assignment.selected_releases.all()) == [chosen["release"]]
     entry = AuditLog.objects.filter(action="customer_product.update").get()
     assert entry.details["changed"] == ["licenseLevel"]
+    assert (entry.details["before"]["licenseLevel"], entry.details["after"]["licenseLevel"]) == (
+        "ESSENTIAL",
+        "ADVANTAGE",
+    )
+    assert (
+        entry.summary
+        == f"Changed license level (Essential → Advantage) of Identity Guard for {assignment.customer.name}"
+    )
     # The next sync adds nothing of the outcome the customer never chose.
     preview = adoption_plan_sync_preview(plan=AdoptionPlan.objects.get())
     assert [task.name for task in preview.to_add] == []
@@ -88,7 +96,11 @@ def test_changing_the_selection_must_deselect_a_deleted_outcome(admin_client, ch
     data["selected_outcomes"] = [str(audit.pk)]
     assert admin_client.post(address, data).status_code == 302
     assert list(assignment.selected_outcomes.all()) == [audit]
-    assert AuditLog.objects.filter(action="customer_product.update").get().details["changed"] == ["selectedOutcomeIds"]
+    entry = AuditLog.objects.filter(action="customer_product.update").get()
+    assert (entry.summary, entry.details["changed"]) == (
+        f"Changed outcomes of Identity Guard for {assignment.customer.name}",
+        ["selectedOutcomeIds"],
+    )
 
 
 def test_saving_an_assignment_unchanged_records_nothing(admin_client, chosen):

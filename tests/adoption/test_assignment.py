@@ -190,6 +190,7 @@ def test_assign_records_purchase_date_and_audit_entries(catalog, admin_user):
         ("adoption_plan.create", admin_user, "adoptionplan"),
     ]
     assert entries[0].object_id == str(assignment.pk)
+    assert entries[0].summary == "Assigned Secure Access (Essential) to Acme"
     assert entries[0].details == {
         "productId": catalog["product"].pk,
         "productName": "Secure Access",
@@ -327,6 +328,10 @@ def test_entitlement_change_marks_the_plan_for_sync_without_touching_tasks(assig
     assert plan.license_level == LicenseLevel.ESSENTIAL
     assert list(plan.tasks.values_list("pk", "name", "updated_at")) == task_rows
     entry = AuditLog.objects.get(action="customer_product.update")
+    customer = assignment.customer.name
+    assert (
+        entry.summary == f"Changed license level (Essential → Signature) and outcomes of Secure Access for {customer}"
+    )
     assert entry.details == {
         "changed": ["licenseLevel", "selectedOutcomeIds"],
         "before": {"licenseLevel": "ESSENTIAL", "selectedOutcomeIds": [], "selectedReleaseIds": []},
@@ -346,6 +351,14 @@ def test_none_keeps_and_empty_list_clears_selections(assignment, catalog, admin_
         release_ids=[catalog["r72"].pk],
     )
     customer_product_update(actor=admin_user, customer_product=assignment, license_level=2)
+    summaries = list(
+        AuditLog.objects.filter(action="customer_product.update").order_by("pk").values_list("summary", flat=True)
+    )
+    customer = assignment.customer.name
+    assert summaries == [
+        f"Changed outcomes and releases of Secure Access for {customer}",
+        f"Changed license level (Essential → Advantage) of Secure Access for {customer}",
+    ]
     assignment.refresh_from_db()
     assert list(assignment.selected_outcomes.all()) == [catalog["visibility"]]
     assert list(assignment.selected_releases.all()) == [catalog["r72"]]

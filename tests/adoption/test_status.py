@@ -213,6 +213,7 @@ def test_bulk_same_status_over_telemetry_or_system_ownership_is_recorded(admin_u
     task.refresh_from_db()
     assert task.status_update_source == StatusSource.MANUAL
     assert TaskStatusChange.objects.filter(customer_task=task, source="MANUAL").count() == 1
+    assert AuditLog.objects.get(action="customer_task.bulk_update_status").summary == "Set 1 task to Not started"
 
 
 def test_status_names_are_case_insensitive(admin_user):
@@ -261,6 +262,8 @@ def test_status_change_is_audited(admin_user, csm):
         str(task.pk),
     )
     assert entry.customer_id == plan.customer_product.customer_id
+    # In the words of the pages for people reading the log; the codes stay in the details for programs.
+    assert entry.summary == "Task 1: Not started → In progress"
     assert entry.details == {"adoptionPlanId": plan.pk, "from": "NOT_STARTED", "to": "IN_PROGRESS", "notes": "kick-off"}
 
 
@@ -297,6 +300,7 @@ def test_bulk_status_change_updates_every_named_task_once(admin_user, csm):
     )
     entry = AuditLog.objects.get(action="customer_task.bulk_update_status")
     assert entry.object_id == str(plan.pk)
+    assert (entry.summary, entry.details["status"]) == ("Set 2 tasks to Done", "DONE")
     assert entry.details["changes"] == [
         {"customerTaskId": tasks[0].pk, "from": "NOT_STARTED", "to": "DONE"},
         {"customerTaskId": tasks[2].pk, "from": "NOT_STARTED", "to": "DONE"},

@@ -88,6 +88,7 @@ def test_user_role_set_audits_real_changes_only(admin_user, csm):
     assert role_of(csm) == Role.VIEWER
     entry = AuditLog.objects.get()
     assert (entry.action, entry.details) == ("user.role_change", {"username": "csm_u", "from": "CSM", "to": "VIEWER"})
+    assert entry.summary == "Role of csm_u: Customer success manager → Viewer"
     with pytest.raises(ValidationFailed) as refused:
         user_role_set(actor=admin_user, user=csm, role="OWNER")
     assert refused.value.field == "role"

@@ -307,6 +307,7 @@ def test_reset_to_telemetry_applies_the_computed_status_at_once(plan, admin_user
     assert plan.completed_tasks == 0
     audit = AuditLog.objects.get(action="task.reset_to_telemetry")
     assert audit.object_id == str(task.pk) and audit.details["status"] == "NOT_STARTED"
+    assert audit.summary == f"Reset task {task.name!r} to telemetry: Not started"
 
     # from now on telemetry moves it again
     CustomerTelemetryValueFactory(customer_attribute=sso, value=True, observed_at=NOW + timedelta(minutes=1))
