@@ -193,6 +193,16 @@ class CatalogInline(CatalogPermissionMixin):
         return False
 
 
+def set_active_action(*, active: bool, description: str, permission: str):
+    """The changelist action that deactivates (active=False) or reactivates the selected catalog items."""
+
+    def action(self, request, queryset):
+        self._set_active_selected(request, queryset, active=active)
+
+    action.__name__ = "reactivate_selected" if active else "deactivate_selected"
+    return admin.action(description=description, permissions=[permission])(action)
+
+
 class SoftDeleteAdminMixin(ServiceErrorsAdminMixin, CatalogPermissionMixin):
     """Catalog admin: saves and inline rows through adoption.catalog, and deactivation instead of
     hard deletion, in the changelist action and on the delete page."""
@@ -238,41 +248,44 @@ class SoftDeleteAdminMixin(ServiceErrorsAdminMixin, CatalogPermissionMixin):
             else:
                 formset.changed_objects.append((saved, inline_form.changed_data))
 
-    def _deactivate(self, request, objects) -> int:
-        count = 0
-        for obj in objects:
-            if obj.is_active:
-                catalog_set_active(request.user, obj, False)
-                count += 1
-        return count
-
-    @admin.action(description="Deactivate selected (soft delete: plans keep their copies)", permissions=["delete"])
-    def deactivate_selected(self, request, queryset):
-        count = self._deactivate(request, queryset)
-        self.message_user(request, f"Deactivated {count} {self.opts.verbose_name_plural}.", messages.SUCCESS)
-
-    @admin.action(description="Reactivate selected", permissions=["change"])
-    def reactivate_selected(self, request, queryset):
+    def _set_active(self, request, objects, *, active: bool) -> tuple[int, list[str]]:
+        """Deactivate (soft delete) or reactivate each object not already so, through its catalog
+        service, each in a savepoint: one whose name an active sibling took is skipped and named."""
         done, clashes = 0, []
-        for obj in queryset.filter(is_active=False):
+        for obj in objects:
+            if obj.is_active == active:
+                continue
             try:
                 with transaction.atomic():
-                    catalog_set_active(request.user, obj, True)
+                    catalog_set_active(request.user, obj, active)
             except Conflict:
                 clashes.append(str(obj))
                 continue
             done += 1
-        self.message_user(request, f"Reactivated {done} {self.opts.verbose_name_plural}.", messages.SUCCESS)
+        return done, clashes
+
+    def _set_active_selected(self, request, queryset, *, active: bool) -> None:
+        done, clashes = self._set_active(request, queryset, active=active)
+        verb = "Reactivated" if active else "Deactivated"
+        noun = self.opts.verbose_name if done == 1 else self.opts.verbose_name_plural
+        self.message_user(request, f"{verb} {done} {noun}.", messages.SUCCESS)
         if clashes:
             self.message_user(
-                request, f"Not reactivated, an active one has the same name: {', '.join(clashes)}", messages.WARNING
+                request,
+                f"Not {verb.lower()}, an active one has the same name: {', '.join(clashes)}",
+                messages.WARNING,
             )
 
+    deactivate_selected = set_active_action(
+        active=False, description="Deactivate selected (soft delete: plans keep their copies)", permission="delete"
+    )
+    reactivate_selected = set_active_action(active=True, description="Reactivate selected", permission="change")
+
     def delete_model(self, request, obj):
-        self._deactivate(request, [obj])
+        self._set_active(request, [obj], active=False)
 
     def delete_queryset(self, request, queryset):
-        self._deactivate(request, queryset)
+        self._set_active(request, queryset, active=False)
 
     def delete_view(self, request, object_id, extra_context=None):
         obj = self.get_object(request, unquote(object_id))
@@ -282,7 +295,7 @@ class SoftDeleteAdminMixin(ServiceErrorsAdminMixin, CatalogPermissionMixin):
             raise PermissionDenied
         if request.method == "POST":
             with transaction.atomic():
-                self._deactivate(request, [obj])
+                self._set_active(request, [obj], active=False)
             self.message_user(
                 request, f"{self.opts.verbose_name.capitalize()} “{obj}” was deactivated.", messages.SUCCESS
             )

@@ -3,7 +3,8 @@ import os
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import OperationalError, connection
+from psycopg import errors as pg
 
 from customers.models import Role
 from tests.factories import UserFactory
@@ -70,6 +71,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+def raised_by_django(driver_error: Exception) -> OperationalError:
+    """The error Django raises when PostgreSQL aborts a statement (a deadlock, say): its
+    OperationalError, raised from the driver's error, as a real one is."""
+    try:
+        try:
+            raise driver_error
+        except pg.Error as error:
+            raise OperationalError(*error.args) from error
+    except OperationalError as wrapped:
+        return wrapped
 
 
 postgres_only = pytest.mark.skipif(

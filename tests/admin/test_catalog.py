@@ -313,6 +313,29 @@ def test_reactivate_action_reports_a_name_clash_and_changes_nothing(admin_client
     assert not AuditLog.objects.filter(action="catalog.product.reactivate").exists()
 
 
+def action_messages(client, name, objects) -> list[str]:
+    response = client.post(
+        url(type(objects[0]), "changelist"), {"action": name, "_selected_action": [o.pk for o in objects]}, follow=True
+    )
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_deactivate_and_reactivate_actions_say_what_they_did(admin_client, catalog_world):
+    products = [catalog_world["product"], catalog_world["other"]]
+
+    assert action_messages(admin_client, "deactivate_selected", products[:1]) == ["Deactivated 1 product."]
+    # The first one already was; then both were.
+    assert action_messages(admin_client, "deactivate_selected", products) == ["Deactivated 1 product."]
+    assert action_messages(admin_client, "deactivate_selected", products) == ["Deactivated 0 products."]
+    assert action_messages(admin_client, "reactivate_selected", products) == ["Reactivated 2 products."]
+    assert set(Product.objects.values_list("is_active", flat=True)) == {True}
+    assert AuditLog.objects.filter(action="catalog.product.delete").count() == 2
+    assert AuditLog.objects.filter(action="catalog.product.reactivate").count() == 2
+    outcome = [catalog_world["outcome"]]
+    assert action_messages(admin_client, "deactivate_selected", outcome) == ["Deactivated 1 outcome."]
+    assert action_messages(admin_client, "reactivate_selected", outcome) == ["Reactivated 1 outcome."]
+
+
 def test_a_service_refusal_is_shown_on_the_form_and_nothing_is_saved(admin_client, catalog_world):
     # The form accepts any JSON list of strings; the service also wants http(s) URLs.
     response = change(admin_client, catalog_world["task"], how_to_doc=json.dumps(["ftp://files.example.com/a"]))

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.test import Client
 
@@ -34,7 +34,7 @@ from customers.services import customer_delete
 from customers.tokens import generate_token
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryAttribute, TelemetryBatch
 from telemetry.services import api_key_create
-from tests.conftest import postgres_only
+from tests.conftest import postgres_only, raised_by_django
 from tests.factories import CustomerFactory, ProductFactory, TaskFactory, TelemetryAttributeFactory, UserFactory
 
 THREADS = 6
@@ -461,15 +461,6 @@ def test_a_deadlock_is_answered_with_a_retryable_conflict_and_changes_nothing(te
 
 def test_conflict_from_database_error_recognises_deadlocks_and_serialization_failures():
     from psycopg import errors as pg
-
-    def raised_by_django(exc):
-        try:
-            try:
-                raise exc
-            except pg.Error as driver_error:
-                raise OperationalError(*driver_error.args) from driver_error
-        except OperationalError as wrapped:
-            return wrapped
 
     for driver_error, reason in (
         (pg.DeadlockDetected("x"), "deadlock detected"),

@@ -91,6 +91,24 @@ def test_entitlements_dialog_shows_the_current_choice_and_nothing_to_sync(csm, n
     assert 'a sync would add or archive none (<span class="num">6</span> tasks)' in content
 
 
+def test_assign_and_entitlements_dialogs_draw_their_choices_from_one_template(csm, admin_user, northwind, catalog):
+    """The license, outcome and release groups look and read the same in both dialogs: one partial draws them."""
+    product, outcomes, release = catalog
+    fabrikam = make_customer(admin_user, "Fabrikam", assignees=[csm])
+    client = csrf_client(csm)
+    ticks = {"product": product.pk, "license_level": "2", "outcomes": [outcomes[1].pk], "releases": [release.pk]}
+    assign = client.get(f"/customers/{fabrikam.pk}/products/new/", ticks, **HTMX)
+    edit = client.get(edit_url(northwind, northwind.products.get()), ticks, **HTMX)
+
+    for response in (assign, edit):
+        used = [t.name for t in response.templates]
+        assert used.count("customers/choice_group.html") == 3, used
+    fieldsets = [re.findall(r"<fieldset.*?</fieldset>", r.content.decode(), re.S) for r in (assign, edit)]
+    assert len(fieldsets[0]) == len(fieldsets[1]) == 3
+    assert fieldsets[0] == fieldsets[1]  # the same ticks make the very same markup
+    assert re.search(rf'name="outcomes" value="{outcomes[1].pk}"[^>]*checked', fieldsets[0][1])
+
+
 def test_preview_lists_what_the_sync_would_archive_and_add(csm, northwind, catalog):
     _, outcomes, _ = catalog
     assignment = northwind.products.get()

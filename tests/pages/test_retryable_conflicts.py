@@ -21,6 +21,7 @@ from adoption.services import customer_task_update_status
 from config.audit.models import AuditLog
 from config.middleware import PAGE_RETRY_MESSAGE
 from telemetry.models import CustomerTelemetryAttribute
+from tests.conftest import raised_by_django
 from tests.db_state import database_state
 from tests.factories import ProductFactory, TaskFactory
 from tests.pages.plan_fixtures import *  # noqa: F403  (the fixtures: people, plan, fast hashing)
@@ -29,17 +30,6 @@ from tests.pages.plan_fixtures import client_for
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 AUDIT_INSERT = re.compile(rf'^\s*INSERT INTO "{AuditLog._meta.db_table}"')
-
-
-def raised_by_django(driver_error: Exception) -> OperationalError:
-    """The error Django raises when PostgreSQL aborts the statement: its OperationalError, from the driver's."""
-    try:
-        try:
-            raise driver_error
-        except pg.Error as error:
-            raise OperationalError(*error.args) from error
-    except OperationalError as wrapped:
-        return wrapped
 
 
 class FailAtAuditEntry:
