@@ -46,7 +46,7 @@ from adoption.permissions import (
     plans_visible_to,
     status_history_visible_to,
 )
-from adoption.services import adoption_plan_sync, customer_task_update_status
+from adoption.services import TASK_SNAPSHOT_FIELDS, adoption_plan_sync, customer_task_update_status
 from config.changelists import IndexedValuesFieldListFilter, search_by_union
 from config.errors import Conflict
 from customers.admin import (
@@ -695,6 +695,10 @@ class CustomerTaskForm(forms.ModelForm):
         return data
 
 
+# A customer task's copy of its catalog task (with where it came from), read-only in the admin.
+CUSTOMER_TASK_SNAPSHOT = ["plan", "original_task_link", *TASK_SNAPSHOT_FIELDS, "is_archived", "archived_at"]
+
+
 @admin.register(CustomerTask)
 class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
@@ -737,28 +741,9 @@ class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin
                 ]
             },
         ),
-        (
-            "Snapshot of the catalog task",
-            {
-                "fields": [
-                    "plan",
-                    "original_task_link",
-                    "name",
-                    "description",
-                    "license_level",
-                    "est_minutes",
-                    "weight",
-                    "sequence_number",
-                    "priority",
-                    "how_to_doc",
-                    "how_to_video",
-                    "notes",
-                    "is_archived",
-                    "archived_at",
-                ]
-            },
-        ),
+        ("Snapshot of the catalog task", {"fields": CUSTOMER_TASK_SNAPSHOT}),
     ]
+    # Only the status and its note are edited here; the rest is set by the services.
     readonly_fields = [
         "status_update_source",
         "status_updated_by",
@@ -766,20 +751,7 @@ class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin
         "telemetry_status",
         "completed_at",
         "completed_by",
-        "plan",
-        "original_task_link",
-        "name",
-        "description",
-        "license_level",
-        "est_minutes",
-        "weight",
-        "sequence_number",
-        "priority",
-        "how_to_doc",
-        "how_to_video",
-        "notes",
-        "is_archived",
-        "archived_at",
+        *CUSTOMER_TASK_SNAPSHOT,
     ]
 
     def get_search_results(self, request, queryset, search_term):

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.templatetags.admin_list import result_headers
 
 from adoption.models import AdoptionPlan, CustomerTask, CustomerTaskOutcome, CustomerTaskRelease, TaskStatusChange
 from tests.admin.helpers import url
@@ -74,3 +75,13 @@ def test_pickers_and_changelists_paginate_ordered_querysets(admin_client, world)
     assert ("CustomerProduct", "customer", True) in pickers
     assert ("Outcome", "product", True) in pickers
     assert ("TelemetryAttribute", "task", True) in pickers
+
+
+def test_customer_tasks_sort_by_customer(admin_client, world):
+    changelist = admin_client.get(url(CustomerTask, "changelist"))
+    (customer,) = [h for h in result_headers(changelist.context["cl"]) if "column-customer" in h["class_attrib"]]
+    assert (customer["text"], customer["sortable"]) == ("customer", True)
+
+    ordered = admin_client.get(url(CustomerTask, "changelist") + customer["url_primary"]).context["cl"].result_list
+    names = [task.adoption_plan.customer_product.customer.name for task in ordered]
+    assert names == sorted(names) and set(names) == {"Mine", "Other"}
