@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from urllib.parse import unquote
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Q, Sum
 from django.test import Client
 
@@ -90,7 +90,7 @@ def test_concurrent_status_changes_keep_plan_totals_exact():
         except Exception as exc:  # reported below, with the thread it came from
             errors.append((index, repr(exc)))
         finally:
-            connection.close()
+            connections.close_all()  # every alias this thread opened, so none outlives it
 
     threads = [threading.Thread(target=work, args=(i, ids)) for i, ids in enumerate(shares)]
     for thread in threads:
@@ -165,7 +165,7 @@ class Side:
             self.error = exc
         finally:
             self.paused.set()
-            connection.close()
+            connections.close_all()  # every alias this thread opened, so none outlives it
 
 
 def waits_for_a_lock(pid) -> bool:
@@ -378,7 +378,7 @@ class RogueWriter:
             self.error = exc
         finally:
             self.holding.set()
-            connection.close()
+            connections.close_all()  # every alias this thread opened, so none outlives it
 
 
 def make_the_request_a_deadlock_victim(request: Side, rogue: RogueWriter) -> None:

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from customers.models import Role
 from tests.factories import UserFactory
@@ -54,12 +54,23 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def browser():
+    """Chromium for the whole run.
+
+    Django keeps its database connections per context (asgiref's Local), and Playwright's sync API
+    runs the tests in a context of its own: while it runs, the tests open a second connection and
+    the one opened before (by the database set-up) is left idle where nobody reaches it. Closed
+    here on the way in, and the tests' own on the way out, neither holds the test database when the
+    run ends ("database ... is being accessed by other users" when it is dropped)."""
     from playwright.sync_api import sync_playwright
 
+    connections.close_all()
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        yield instance
-        instance.close()
+        try:
+            yield instance
+        finally:
+            instance.close()
+            connections.close_all()
 
 
 @pytest.fixture

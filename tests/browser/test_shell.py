@@ -1,5 +1,7 @@
 """Signing in and out through the app's own pages, and the shell every page shares."""
 
+from django.db import connection
+
 from customers.models import Role
 
 
@@ -34,3 +36,16 @@ def test_admin_sees_admin_link(page, make_user, login):
     login(boss)
     page.locator("#user-menu").click()
     assert page.get_by_role("link", name="Admin").is_visible()
+
+
+def test_no_database_connection_is_left_idle_behind_the_browser(browser, transactional_db):
+    """While Chromium runs, the only open session on the test database is this test's own: no
+    connection opened before Playwright started is left behind (it would keep the test database
+    from being dropped at the end of the run). Pages are not open here, so the live server holds none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, left(query, 60) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        others = cursor.fetchall()
+    assert others == []
