@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
 from config.audit.models import AuditLog
-from config.changelists import IndexedValuesFieldListFilter, search_by_union
+from config.changelists import IndexedValuesFieldListFilter, RowCheckboxMixin, search_by_union
 from config.errors import DomainError, ValidationFailed
 from customers.models import Customer, CustomerProduct, PersonalAccessToken, UserProfile
 from customers.permissions import (
@@ -67,7 +67,7 @@ def admin_link(obj, label=None):
 # ---------------------------------------------------------------------------------------------
 
 
-class CustomerScopedAdminMixin:
+class CustomerScopedAdminMixin(RowCheckboxMixin):
     """For models that belong to a customer. Rows come from the permission module's `visible_to`
     queryset (VIEWERs and CSMs see their assigned customers' rows, admins all); `customer_path`
     leads from the model to its Customer ("" for Customer itself) for the per-object write check.

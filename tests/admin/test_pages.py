@@ -537,3 +537,14 @@ def test_value_search_matches_a_batch_id_exactly_or_the_attribute_or_customer_na
     assert found("mine") == everything  # the customer's name; "Other" has no values
     assert found("other") == []
     assert newer.pk == everything[0]
+
+
+def test_row_checkbox_is_the_markup_django_renders(admin_client, world):
+    """The growing lists write the action checkbox directly; it must stay what Django's widget gives."""
+    from django.contrib.admin import ModelAdmin
+
+    customer = world["mine"]
+    ours = admin.site._registry[Customer].action_checkbox(customer)
+    assert ours == ModelAdmin.action_checkbox(admin.site._registry[Customer], customer)
+    page = admin_client.get(url(Customer, "changelist")).content.decode()
+    assert ours in page
