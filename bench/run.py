@@ -1086,6 +1086,7 @@ def graphql_customers(bench: Bench) -> None:
 
 PORTFOLIO_PREFIX = "Portfolio customer"
 PORTFOLIO_JOBS = 5_000
+BENCH_BATCH = 5_000  # telemetry values per batch id
 TIME_BASED_CRITERION = {"op": "within_days", "value": 30}
 
 
@@ -1164,7 +1165,7 @@ def portfolio_history(bench: Bench) -> int:
                 value=value,
                 observed_at=observed,
                 source="bench",
-                batch_id=f"bench-{i // 5000}",
+                batch_id=f"bench-{len(values) // BENCH_BATCH}",
             )
         )
     for start in range(0, len(values), 20_000):
@@ -1335,7 +1336,7 @@ def portfolio_graphql(bench: Bench) -> None:
 @scenario("portfolio-admin")
 def portfolio_admin(bench: Bench) -> None:
     """Every admin changelist that grows with the portfolio: its first page and a search (the
-    customer number, which finds one customer's rows; a batch of 5,000 values; one job)."""
+    customer number, which finds one customer's rows; a batch of BENCH_BATCH values; one job)."""
     data = portfolio(bench)
     counts = data["counts"]
     term = data["term"]
@@ -1374,7 +1375,7 @@ def portfolio_admin(bench: Bench) -> None:
             "telemetry values",
             "/admin/telemetry/customertelemetryvalue/",
             f"{data['values']:,} values",
-            "bench-33",
+            f"bench-{data['values'] // BENCH_BATCH // 2}",  # a batch in the middle
             (),
         ),
         (
@@ -1398,7 +1399,8 @@ def daily_reevaluation(bench: Bench) -> None:
     one task in three, each with its values), once: it changes statuses the first time, so it is not
     repeated. Its baseline replays the statements it ran (reads, row locks, updates, history and audit
     inserts) through the driver in one transaction, rolled back: what the same work costs without
-    Python deciding it."""
+    Python deciding it. The ratio is a target on PostgreSQL, the production database; SQLite answers
+    in-process in microseconds, so there the ratio only measures Python and is reported."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -1422,7 +1424,7 @@ def daily_reevaluation(bench: Bench) -> None:
             len(statements),
             target_ms=60_000,
             raw_ms=raw_replay(bench.raw, statements),
-            max_ratio=3,
+            max_ratio=3 if bench.vendor == "postgresql" else None,
             note=f"{tasks:,} tasks re-evaluated, {len(changes):,} status changes",
         )
     )
