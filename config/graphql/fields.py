@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import graphene
 
 from config.errors import DomainError, NotFound, ValidationFailed
+from config.graphql.execution import plain_resolver
 
 # Caps on list arguments (SPEC hardening): bulk telemetry is bounded by the issue, the others by sense.
 MAX_TELEMETRY_VALUES = 5000
@@ -23,19 +24,17 @@ def iso(value) -> str | None:
 def timestamp(attr: str, *, required: bool = False, **kwargs) -> graphene.String:
     """An ISO 8601 string read from a datetime attribute."""
 
-    def resolve(obj, info):
-        return iso(getattr(obj, attr))
-
-    return graphene.String(required=required, resolver=resolve, **kwargs)
+    return graphene.String(required=required, resolver=plain_resolver(attr, iso), **kwargs)
 
 
 def optional_string(attr: str, **kwargs) -> graphene.String:
     """A nullable string: the stored text, or null when it is empty."""
 
-    def resolve(obj, info):
-        return getattr(obj, attr) or None
+    return graphene.String(resolver=plain_resolver(attr, _or_none), **kwargs)
 
-    return graphene.String(resolver=resolve, **kwargs)
+
+def _or_none(value):
+    return value or None
 
 
 def user_of(info):

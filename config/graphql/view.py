@@ -23,6 +23,7 @@ from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_o
 from config import ratelimit
 from config.graphql.cost import cost_errors, measure_document, scan_errors, size_errors
 from config.graphql.errors import error_response, format_error
+from config.graphql.execution import PlainLeafExecutionContext, is_awaitable
 from config.graphql.switches import graphiql_enabled, query_limits
 from config.graphql.validation import MAX_TOKENS, validate_document
 from config.replica import use_replica
@@ -147,6 +148,8 @@ class AdoptionGraphQLView(GraphQLView):
             "variable_values": variables,
             "operation_name": operation_name,
             "middleware": self.get_middleware(request),
+            "execution_context_class": PlainLeafExecutionContext,
+            "is_awaitable": is_awaitable,
         }
         try:
             if operation_ast is not None and operation_ast.operation == OperationType.MUTATION:
