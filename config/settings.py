@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "graphene_django",
+    "config",  # the kernel: fast timestamp loading on PostgreSQL (config.timestamps)
     "config.audit",
     "customers",
     "adoption",
