@@ -1,12 +1,14 @@
-"""Selection-driven prefetching: root resolvers call :func:`optimize` (or :func:`prefetch_for`) so that
-nested lists resolve from prefetched caches (no N+1), and the nested resolvers made by
-:func:`related_list` / :func:`related_object` read those caches."""
+"""Selection-driven prefetching: root resolvers call :func:`optimize` (or :func:`load`) so that nested
+lists resolve from prefetched caches (no N+1), and the nested resolvers made by :func:`related_list` /
+:func:`related_object` read those caches. :func:`fetch` loads what the selection needs, one query per
+relation and level (two for a many-to-many), whatever the number of objects."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import graphene
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db import router
+from django.db.models import ManyToManyField, ManyToOneRel, OneToOneRel, Prefetch, QuerySet, prefetch_related_objects
 from graphql.execution.values import get_argument_values
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
@@ -83,7 +85,16 @@ def _node_bounds(info, type_name: str, node: FieldNode) -> tuple[int, int] | Non
         return None
 
 
-def _prefetches(info, type_name: str, nodes) -> list[Prefetch]:
+@dataclass(eq=False)
+class Fetch:
+    """One relation to load for a list of objects, and what to load below it."""
+
+    relation: Relation
+    bounds: tuple[int, int] | None
+    children: list["Fetch"]
+
+
+def _plan(info, type_name: str, nodes) -> list[Fetch]:
     relations = _RELATIONS.get(type_name, {})
     if not relations:
         return []
@@ -101,33 +112,125 @@ def _prefetches(info, type_name: str, nodes) -> list[Prefetch]:
             continue
         for key, pass_selection in needs:
             wanted.setdefault((key, None), []).extend(field_nodes if pass_selection else [])
-    return [_prefetch(info, relations[key], child_nodes, bounds) for (key, bounds), child_nodes in wanted.items()]
+    return [_fetch(info, relations[key], child_nodes, bounds) for (key, bounds), child_nodes in wanted.items()]
 
 
-def _prefetch(info, relation: Relation, nodes, bounds: tuple[int, int] | None = None) -> Prefetch:
+def _fetch(info, relation: Relation, nodes, bounds: tuple[int, int] | None = None) -> Fetch:
+    return Fetch(relation, bounds, _plan(info, relation.type_name, nodes))
+
+
+def prefetch_for(info, type_name: str) -> list[Fetch]:
+    """What the current field's selection (of objects of ``type_name``) needs loaded, for :func:`fetch`."""
+    return _plan(info, type_name, info.field_nodes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading: one query per relation and level (two for a many-to-many), whatever the number of objects
+# ---------------------------------------------------------------------------------------------
+
+
+def fetch(objects: list, fetches: list[Fetch]) -> list:
+    """Load ``fetches`` for ``objects`` (all of one model), then what each needs below, level by level.
+
+    Lists of a reverse foreign key or a many-to-many are loaded here: the children's query, grouped in
+    Python, the lists set on their parents (``to_attr``) and each child's foreign key cache set to its
+    parent, as Django's ``prefetch_related`` does, without its per-object bookkeeping (for a whole plan
+    that bookkeeping cost more than the queries). Single objects and pages go through Django's
+    ``prefetch_related_objects``."""
+    if objects:
+        for item in fetches:
+            children = _load(objects, item)
+            if item.children and children:
+                fetch(children, item.children)
+    return objects
+
+
+def _load(objects: list, item: Fetch) -> list:
+    relation = item.relation
+    if relation.to_attr is not None and item.bounds is None:
+        field = objects[0]._meta.get_field(relation.lookup)
+        if isinstance(field, ManyToOneRel) and not isinstance(field, OneToOneRel):
+            return _load_reverse_foreign_key(objects, relation, field.field)
+        if isinstance(field, ManyToManyField):
+            return _load_many_to_many(objects, relation, field)
+    return _load_with_django(objects, relation, item.bounds)
+
+
+def _queryset_for(relation: Relation, objects: list) -> QuerySet:
+    """The relation's queryset on the database Django's related managers would read (routers decide,
+    with the parent as hint, as for ``prefetch_related``)."""
     queryset = relation.queryset()
-    children = _prefetches(info, relation.type_name, nodes)
-    if children:
-        queryset = queryset.prefetch_related(*children)
+    return queryset.using(router.db_for_read(queryset.model, instance=objects[0]))
+
+
+def _load_reverse_foreign_key(objects: list, relation: Relation, foreign_key) -> list:
+    key_attr, child_attr = foreign_key.target_field.attname, foreign_key.attname
+    parents: dict = {}
+    for obj in objects:
+        parents.setdefault(getattr(obj, key_attr), obj)
+    children = list(_queryset_for(relation, objects).filter(**{f"{child_attr}__in": list(parents)}))
+    groups: dict = {}
+    for child in children:
+        key = getattr(child, child_attr)
+        groups.setdefault(key, []).append(child)
+        if not foreign_key.is_cached(child):
+            foreign_key.set_cached_value(child, parents[key])
+    for obj in objects:
+        setattr(obj, relation.to_attr, groups.get(getattr(obj, key_attr), []))
+    return children
+
+
+def _load_many_to_many(objects: list, relation: Relation, field) -> list:
+    """Two queries: the through rows of the parents, then the targets (the relation's filter and order)."""
+    through = field.remote_field.through
+    source = through._meta.get_field(field.m2m_field_name())
+    target = through._meta.get_field(field.m2m_reverse_field_name())
+    key_attr, target_key_attr = source.target_field.attname, target.target_field.attname
+    keys = {getattr(obj, key_attr) for obj in objects}
+    db = router.db_for_read(through, instance=objects[0])
+    links = list(
+        through._base_manager.using(db)
+        .filter(**{f"{source.attname}__in": list(keys)})
+        .values_list(source.attname, target.attname)
+    )
+    targets = list(_queryset_for(relation, objects).filter(**{f"{target_key_attr}__in": {t for _, t in links}}))
+    position = {getattr(obj, target_key_attr): index for index, obj in enumerate(targets)}
+    linked: dict = {}
+    for key, target_key in links:
+        if target_key in position:
+            linked.setdefault(key, []).append(position[target_key])
+    for obj in objects:
+        setattr(obj, relation.to_attr, [targets[index] for index in sorted(linked.get(getattr(obj, key_attr), ()))])
+    return targets
+
+
+def _load_with_django(objects: list, relation: Relation, bounds: tuple[int, int] | None) -> list:
+    queryset = relation.queryset()
     if bounds is not None:
         queryset = queryset[bounds[0] : bounds[0] + bounds[1]]
-    return Prefetch(relation.lookup, queryset=queryset, to_attr=relation.attr_for(bounds))
+    attr = relation.attr_for(bounds)
+    prefetch_related_objects(objects, Prefetch(relation.lookup, queryset=queryset, to_attr=attr))
+    if attr is not None:
+        return [child for obj in objects for child in getattr(obj, attr)]
+    loaded = {}
+    for obj in objects:
+        child = getattr(obj, relation.lookup, None)
+        if child is not None:
+            loaded.setdefault(id(child), child)
+    return list(loaded.values())
 
 
-def prefetch_for(info, type_name: str) -> list[Prefetch]:
-    """The prefetches the current field's selection (of objects of ``type_name``) needs."""
-    return _prefetches(info, type_name, info.field_nodes)
-
-
-def optimize(queryset: QuerySet, info, type_name: str) -> QuerySet:
-    prefetches = prefetch_for(info, type_name)
-    return queryset.prefetch_related(*prefetches) if prefetches else queryset
+def optimize(queryset: QuerySet, info, type_name: str) -> list:
+    """The objects of ``queryset`` with what the selection needs loaded."""
+    return fetch(list(queryset), prefetch_for(info, type_name))
 
 
 def load(model_or_queryset, pk, info, type_name: str):
     """A fresh copy of one object with what the selection needs (mutation results, single lookups)."""
     queryset = model_or_queryset if isinstance(model_or_queryset, QuerySet) else model_or_queryset._default_manager
-    return optimize(queryset.filter(pk=pk), info, type_name).get()
+    obj = queryset.get(pk=pk)
+    fetch([obj], prefetch_for(info, type_name))
+    return obj
 
 
 def load_many(queryset: QuerySet, pks: list, info, type_name: str) -> list:
@@ -144,7 +247,7 @@ def related(obj, info, type_name: str, key: str, bounds: tuple[int, int] | None 
         return getattr(obj, relation.lookup, None)
     attr = relation.attr_for(bounds)
     if not hasattr(obj, attr):
-        prefetch_related_objects([obj], _prefetch(info, relation, info.field_nodes, bounds))
+        fetch([obj], [_fetch(info, relation, info.field_nodes, bounds)])
     return getattr(obj, attr)
 
 
