@@ -9,6 +9,7 @@
 - ``validation``: depth limit and introspection rules;
 - ``cost``: aliases, field selections and query cost of a document, counted before it runs;
 - ``errors``: masking, only domain errors reach the client with their text;
+- ``documents``: documents that passed validation, kept by their text (parsed and validated once);
 - ``execution``: graphql-core's executor with plain scalar fields read in place (no per-field
   bookkeeping for the thousands of leaves of a whole plan), same results and errors;
 - ``view``: the endpoint (imported by the URL configuration only, which passes in token authentication).

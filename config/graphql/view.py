@@ -22,9 +22,10 @@ from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_o
 
 from config import ratelimit
 from config.graphql.cost import cost_errors, measure_document, scan_errors, size_errors
+from config.graphql.documents import valid_documents
 from config.graphql.errors import error_response, format_error
 from config.graphql.execution import PlainLeafExecutionContext, is_awaitable
-from config.graphql.switches import graphiql_enabled, query_limits
+from config.graphql.switches import graphiql_enabled, introspection_allowed, max_query_depth, query_limits
 from config.graphql.validation import MAX_TOKENS, validate_document
 from config.replica import use_replica
 
@@ -116,11 +117,17 @@ class AdoptionGraphQLView(GraphQLView):
         limits = query_limits()
         if errors := scan_errors(query, limits, max_tokens=MAX_TOKENS):
             return ExecutionResult(data=None, errors=errors)
-        try:
-            document = parse(query, max_lexical_tokens=MAX_TOKENS)
-        except GraphQLError as exc:
-            return ExecutionResult(data=None, errors=[exc])
         schema = self.schema.graphql_schema
+        # A document that passed validation before, under the same settings, is not parsed or
+        # validated again (config.graphql.documents); the checks on variables run every time.
+        cache_key = (schema, query, max_query_depth(), introspection_allowed())
+        document = valid_documents.get(cache_key)
+        validated = document is not None
+        if document is None:
+            try:
+                document = parse(query, max_lexical_tokens=MAX_TOKENS)
+            except GraphQLError as exc:
+                return ExecutionResult(data=None, errors=[exc])
         try:
             measured = measure_document(schema, document, list_factor=limits.list_factor, variables=variables)
         except RecursionError:
@@ -136,11 +143,15 @@ class AdoptionGraphQLView(GraphQLView):
                     HttpResponseNotAllowed(["POST"]),
                     f"Can only perform a {operation_ast.operation.value} operation from a POST request.",
                 )
-        try:
-            errors = validate_document(schema, document)
-        except Exception as exc:  # e.g. recursion on a pathological document: logged and masked
-            return ExecutionResult(data=None, errors=[exc])
-        if errors or (errors := cost_errors(measured, limits)):
+        if not validated:
+            try:
+                errors = validate_document(schema, document)
+            except Exception as exc:  # e.g. recursion on a pathological document: logged and masked
+                return ExecutionResult(data=None, errors=[exc])
+            if errors:
+                return ExecutionResult(data=None, errors=errors)
+            valid_documents.put(cache_key, query, document)
+        if errors := cost_errors(measured, limits):
             return ExecutionResult(data=None, errors=errors)
         options = {
             "root_value": self.get_root_value(request),
