@@ -20,11 +20,11 @@ from asyncio import gather
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from graphene.types.resolver import dict_or_attr_resolver
-from graphql import ExecutionContext, GraphQLNonNull, is_leaf_type
+from graphql import ExecutionContext, GraphQLEnumType, GraphQLNonNull, is_leaf_type
 from graphql.execution.execute import get_field_def
 from graphql.pyutils import Path, Undefined
 from graphql.pyutils import is_awaitable as graphql_is_awaitable
@@ -76,12 +76,34 @@ def _leaf_reader(field_def) -> tuple | None:
         if len(resolve.args) != 2:
             return None
         name, default = resolve.args
-        return _DEFAULT, name, default, named.serialize, non_null
+        return _DEFAULT, name, default, _serializer(named), non_null
     plain = getattr(resolve, _PLAIN_RESOLVER, None)
     if plain is None:
         return None
     name, convert = plain
-    return (_ATTRIBUTE if convert is None else _CONVERTED), name, convert, named.serialize, non_null
+    return (_ATTRIBUTE if convert is None else _CONVERTED), name, convert, _serializer(named), non_null
+
+
+@cache
+def _serializer(leaf_type) -> Callable[[Any], Any]:
+    """The type's own ``serialize``; for a graphene enum, its answers for the stored values are kept in a
+    dict first (graphene looks each value up in the Python enum, then graphql-core in its own table)."""
+    python_enum = getattr(getattr(getattr(leaf_type, "graphene_type", None), "_meta", None), "enum", None)
+    if not isinstance(leaf_type, GraphQLEnumType) or python_enum is None:
+        return leaf_type.serialize
+    serialize = leaf_type.serialize
+    names = {}
+    for member in python_enum:
+        try:
+            names[member.value] = serialize(member.value)
+        except Exception:  # noqa: S112 - such a value keeps the long way
+            continue
+
+    def serialize_known(value):
+        name = names.get(value)
+        return serialize(value) if name is None else name
+
+    return serialize_known
 
 
 class PlainLeafExecutionContext(ExecutionContext):

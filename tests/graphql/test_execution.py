@@ -60,6 +60,10 @@ SOURCES = {
         Thing(name=["list"], maybe={"a": 1}, count=2**40, ratio="x", flag="yes", ident=True, colour="green")
     ],
     "a missing attribute": [Thing(ratio=1, ident=1)],
+    "enums by value, name, member, and unknown": [
+        Thing(name="n", maybe="m", ratio=1, ident=1, colour=colour)
+        for colour in ("blue", "BLUE", Colour.RED, "green", ["red"], {"red": 1})
+    ],
 }
 
 
