@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from adoption.jobs import product_plans_sync_enqueue
 from adoption.models import Job
 from adoption.permissions import can_sync_product_plans, can_view_jobs, jobs_visible_to
+from config.changelists import CappedCountAdminMixin
 
 
 class ProductPlansSyncAdminMixin:
@@ -36,7 +37,7 @@ class ProductPlansSyncAdminMixin:
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(CappedCountAdminMixin, admin.ModelAdmin):
     list_display = ["id", "kind", "status", "progress", "started_by", "created_at", "finished_at", "page_link"]
     list_filter = ["status", "kind"]
     list_select_related = ["started_by"]

@@ -23,7 +23,12 @@ from django.utils.html import format_html
 from adoption.models import Outcome, Release
 from adoption.services import customer_product_assign, customer_product_remove, customer_product_update
 from config.audit.models import AuditLog
-from config.changelists import IndexedValuesFieldListFilter, RowCheckboxMixin, search_by_union
+from config.changelists import (
+    CappedCountAdminMixin,
+    IndexedValuesFieldListFilter,
+    RowCheckboxMixin,
+    search_by_union,
+)
 from config.errors import DomainError, ValidationFailed
 from customers.models import Customer, CustomerProduct, PersonalAccessToken, UserProfile
 from customers.permissions import (
@@ -67,15 +72,16 @@ def admin_link(obj, label=None):
 # ---------------------------------------------------------------------------------------------
 
 
-class CustomerScopedAdminMixin(RowCheckboxMixin):
+class CustomerScopedAdminMixin(CappedCountAdminMixin, RowCheckboxMixin):
     """For models that belong to a customer. Rows come from the permission module's `visible_to`
     queryset (VIEWERs and CSMs see their assigned customers' rows, admins all); `customer_path`
     leads from the model to its Customer ("" for Customer itself) for the per-object write check.
-    Adding and deleting are refused unless a model admin says otherwise."""
+    Adding and deleting are refused unless a model admin says otherwise. These tables grow with the
+    portfolio: their lists count up to a cap (no exact COUNT(*) of a broad search, no second
+    COUNT(*) of the whole table per page)."""
 
     customer_path = "customer"
     visible_to = staticmethod(customers_visible_to)  # each model admin names its own
-    show_full_result_count = False  # these tables grow with the portfolio: no second COUNT(*) per page
 
     def _customer_of(self, obj):
         if not self.customer_path:
@@ -480,7 +486,7 @@ class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, ad
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
+class AuditLogAdmin(CappedCountAdminMixin, ReadOnlyAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_label", "action", "object_type", "object_id", "customer_id", "summary"]
     # The log only grows: its filters read their choices along an index (one step per distinct value,
     # not a scan of the log), and the date filter offers fixed ranges (no date hierarchy, whose links
@@ -492,7 +498,6 @@ class AuditLogAdmin(ReadOnlyAdminMixin, AdminOnlyMixin, admin.ModelAdmin):
         "created_at",
     ]
     search_fields = ["summary", "actor_label", "action", "object_id"]  # each trigram-indexed on PostgreSQL
-    show_full_result_count = False
     list_select_related = ["actor"]
     fields = [
         "created_at",

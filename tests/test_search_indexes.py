@@ -4,10 +4,12 @@ the index are the same UPPER(...) expression), and the migrations that build the
 import pytest
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from adoption.choices import LicenseLevel
 from adoption.models import CustomerTask
 from adoption.services import customer_product_assign
+from config import changelists
 from config.audit.models import AuditLog
 from customers.filters import CustomerFilter
 from customers.models import Customer
@@ -95,7 +97,16 @@ def _admin_rows(admin_user, path, q):
     return response.context["cl"]
 
 
-def test_admin_task_search_finds_tasks_by_name_customer_or_product(admin_user, two_customers):
+@pytest.fixture(params=["narrow", "broad"])
+def search_breadth(request, monkeypatch):
+    """Both ways the admin asks a word: the union of index lookups, and (for a word the planner
+    expects in many rows) one condition per row; "broad" takes the second for every word."""
+    if request.param == "broad":
+        monkeypatch.setattr(changelists, "BROAD_SEARCH_ROWS", -1)
+    return request.param
+
+
+def test_admin_task_search_finds_tasks_by_name_customer_or_product(admin_user, two_customers, search_breadth):
     path = "/admin/adoption/customertask/"
 
     def found(q):
@@ -119,3 +130,23 @@ def test_admin_customer_and_audit_search_without_a_full_count(admin_user, two_cu
     changelist = _admin_rows(admin_user, "/admin/audit/auditlog/", "created customer acme")
     assert [entry.summary for entry in changelist.result_list] == ["Created customer Acme Corporation"]
     assert changelist.show_full_result_count is False
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_broad_word_is_asked_row_by_row_and_a_narrow_one_by_union(admin_user, two_customers, monkeypatch):
+    client = Client()
+    client.force_login(admin_user)
+    path = "/admin/adoption/customertask/"
+    with CaptureQueriesContext(connection) as narrow:
+        client.get(path, {"q": "install"})
+    assert any(" UNION ALL " in q["sql"] and q["sql"].startswith("SELECT COUNT(*)") for q in narrow.captured_queries)
+    monkeypatch.setattr(changelists, "BROAD_SEARCH_ROWS", -1)  # as if the planner expected many rows
+    with CaptureQueriesContext(connection) as broad:
+        response = client.get(path, {"q": "install"})
+    counts = [q["sql"] for q in broad.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert counts and all(" UNION " not in sql and " OR " in sql for sql in counts)
+    assert sorted(task.adoption_plan.customer_product.customer.name for task in response.context["cl"].result_list) == [
+        "Acme Corporation",
+        "Globex",
+    ]
