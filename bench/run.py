@@ -1346,8 +1346,9 @@ def portfolio_graphql(bench: Bench) -> None:
 
 @scenario("portfolio-admin")
 def portfolio_admin(bench: Bench) -> None:
-    """Every admin changelist that grows with the portfolio: its first page and a search (the
-    customer number, which finds one customer's rows; a batch of BENCH_BATCH values; one job)."""
+    """Every admin changelist that grows with the portfolio: its first page, a narrow search (the
+    customer number, which finds one customer's rows; a batch of BENCH_BATCH values; one job) and a
+    broad one (a word in a large share of the rows)."""
     data = portfolio(bench)
     counts = data["counts"]
     term = data["term"]
@@ -1402,6 +1403,32 @@ def portfolio_admin(bench: Bench) -> None:
         statements = http_read(bench, f"admin {label}: search", size, path, {"q": search}, expect=lambda r: rows_in(r))
         if indexes:
             explain_check(bench, f"admin {label} search", statements, indexes)
+    # Broad searches: a word in a large share of the rows at any portfolio size (every task's name has
+    # "task", every plan's product is a "Portfolio" one, each task has an active_users attribute, about
+    # half the values are last_login ones). The list counts up to its cap and pages along its ordering
+    # index instead of counting and sorting every match.
+    for label, path, size, search in (
+        ("customers", "/admin/customers/customer/", f"{counts.customers:,} customers", "portfolio"),
+        ("assignments", "/admin/customers/customerproduct/", f"{counts.assignments:,} assignments", "portfolio"),
+        ("plans", "/admin/adoption/adoptionplan/", f"{counts.plans:,} plans", "portfolio"),
+        ("customer tasks", "/admin/adoption/customertask/", f"{counts.tasks:,} tasks", "task"),
+        (
+            "customer attributes",
+            "/admin/telemetry/customertelemetryattribute/",
+            f"{counts.attributes:,} attributes",
+            "active",
+        ),
+        ("telemetry values", "/admin/telemetry/customertelemetryvalue/", f"{data['values']:,} values", "last_login"),
+        ("audit log", "/admin/audit/auditlog/", f"{counts.customers + 2 * counts.plans:,}+ entries", "customer"),
+    ):
+        http_read(
+            bench,
+            f"admin {label}: broad search {search!r}",
+            size,
+            path,
+            {"q": search},
+            expect=lambda r: rows_in(r, 100),
+        )
 
 
 @scenario("daily-reevaluation")
