@@ -17,7 +17,8 @@ Public API:
 
 * :func:`normalize_criterion`, :func:`validate_criterion`, :func:`check_criterion`: saving criteria;
 * :func:`validate_value`: type check of a telemetry value (SPEC 6.1);
-* :func:`evaluate`: does a value meet a criterion (never raises);
+* :func:`evaluate`: does a value meet a criterion (never raises); :class:`Prepared` checks a criterion
+  once to evaluate it against many values;
 * :func:`describe`: a short human sentence (never raises).
 
 Semantics worth knowing (decisions the spec leaves open):
@@ -66,6 +67,7 @@ __all__ = [
     "check_criterion",
     "validate_value",
     "evaluate",
+    "Prepared",
     "describe",
 ]
 
@@ -474,25 +476,49 @@ def evaluate(criterion: Any, data_type: str, value: Any, *, has_value: bool = Tr
     ``None``/``{}``: met iff the attribute has a value. An invalid criterion never meets.
     ``now`` (default: current UTC time; naive = UTC) is the reference of ``within_days``.
     """
-    try:
-        if not has_value or data_type not in DATA_TYPES:
+    return Prepared(criterion, data_type).evaluate(value, has_value=has_value, now=now)
+
+
+_NEVER, _ANY_VALUE, _NODE = 0, 1, 2
+
+
+class Prepared:
+    """A criterion checked once for its data type, to evaluate against many values.
+
+    ``Prepared(c, t).evaluate(v, ...)`` is exactly ``evaluate(c, t, v, ...)``; evaluating thousands of
+    attributes that share a few criteria then validates each criterion once, not once per attribute.
+    The criterion must not be changed afterwards.
+    """
+
+    __slots__ = ("criterion", "data_type", "_mode")
+
+    def __init__(self, criterion: Any, data_type: str):
+        self.criterion, self.data_type = criterion, data_type
+        try:
+            if data_type not in DATA_TYPES or (criterion is not None and not isinstance(criterion, dict)):
+                self._mode = _NEVER
+            elif not criterion:  # None or {}: no criteria
+                self._mode = _ANY_VALUE
+            else:
+                self._mode = _NEVER if validate_criterion(criterion, data_type) else _NODE
+        except Exception:  # pragma: no cover - defensive, like evaluate
+            self._mode = _NEVER
+
+    def evaluate(self, value: Any, *, has_value: bool = True, now: Any = None) -> bool:
+        """See :func:`evaluate`. Never raises."""
+        if not has_value or self._mode == _NEVER:
             return False
-        if criterion is None:
+        if self._mode == _ANY_VALUE:
             return True
-        if not isinstance(criterion, dict):
+        try:
+            if isinstance(now, datetime):
+                if now.tzinfo is None or now.utcoffset() is None:
+                    now = now.replace(tzinfo=UTC)
+            else:
+                now = datetime.now(UTC)
+            return bool(_eval_node(self.criterion, self.data_type, value, now))
+        except Exception:
             return False
-        if not criterion:
-            return True
-        if validate_criterion(criterion, data_type):
-            return False
-        if isinstance(now, datetime):
-            if now.tzinfo is None or now.utcoffset() is None:
-                now = now.replace(tzinfo=UTC)
-        else:
-            now = datetime.now(UTC)
-        return bool(_eval_node(criterion, data_type, value, now))
-    except Exception:
-        return False
 
 
 def _eval_node(node: dict, dt: str, value: Any, now: datetime) -> bool:

@@ -20,6 +20,7 @@ from telemetry.criteria import (
     OPS_BY_TYPE,
     CriteriaValidationError,
     CriterionError,
+    Prepared,
     check_criterion,
     describe,
     evaluate,
@@ -218,6 +219,21 @@ def test_leaf(data_type, criterion, value, expected):
     assert validate_criterion(criterion, data_type) == []
     assert ev(criterion, data_type, value) is expected
     assert ev({"not": criterion}, data_type, value) is (not expected)
+
+
+def test_a_prepared_criterion_evaluates_every_value_as_evaluate_does():
+    """Evaluation checks each distinct criterion once and evaluates it against many values."""
+    by_criterion = {}
+    for data_type, criterion, value, expected in LEAF_CASES:
+        by_criterion.setdefault((data_type, repr(criterion)), (criterion, []))[1].append((value, expected))
+    for (data_type, _), (criterion, cases) in by_criterion.items():
+        prepared = Prepared(criterion, data_type)
+        for value, expected in cases + cases:
+            assert prepared.evaluate(value, now=NOW) is expected is ev(criterion, data_type, value)
+            assert prepared.evaluate(value, has_value=False, now=NOW) is False
+    assert Prepared({"op": "nope"}, "NUMBER").evaluate(1) is False
+    assert Prepared(None, "NUMBER").evaluate(1) is Prepared({}, "BOOLEAN").evaluate(False) is True
+    assert Prepared({}, "NOT A TYPE").evaluate(1) is False
 
 
 def test_leaf_cases_cover_every_op_of_every_type_both_ways():
