@@ -37,20 +37,18 @@ def customer_task_set_status_fields(
     (save or bulk_create) and recomputes the plan totals once per plan.
     """
     previous = task.status
-    task.status = status
-    task.status_updated_at = now
-    task.status_updated_by = actor
-    task.status_update_source = source
-    task.status_notes = notes or ""
-    task.is_complete = status == TaskStatus.DONE
-    if task.is_complete:
-        if previous != TaskStatus.DONE or not task.completed_at:
-            task.completed_at = now
-            task.completed_by = actor
-    else:
-        task.completed_at = None
-        task.completed_by = ""
-    task.updated_at = now
+    values = status_field_values(
+        previous=previous,
+        completed_at=task.completed_at,
+        completed_by=task.completed_by,
+        status=status,
+        source=source,
+        actor=actor,
+        notes=notes,
+        now=now,
+    )
+    for name, value in zip(STATUS_FIELDS, values, strict=True):
+        setattr(task, name, value)
     return TaskStatusChange(
         customer_task=task,
         from_status=previous or "",
@@ -92,6 +90,31 @@ def assignments_lock_for_delete(assignment_ids: Iterable[int]) -> None:
     )
 
 
+def status_field_values(
+    *,
+    previous: str,
+    completed_at: datetime | None,
+    completed_by: str,
+    status: str,
+    source: str,
+    actor: str,
+    notes: str,
+    now: datetime,
+) -> tuple:
+    """The values of STATUS_FIELDS, in that order, for a task going from `previous` to `status` (SPEC 4).
+
+    `completed_at` and `completed_by` are the task's stored ones: a DONE task that stays DONE keeps
+    them. For writers of many tasks that hold rows rather than model instances.
+    """
+    done = status == TaskStatus.DONE
+    if done:
+        if previous != TaskStatus.DONE or not completed_at:
+            completed_at, completed_by = now, actor
+    else:
+        completed_at, completed_by = None, ""
+    return (status, now, actor, source, notes or "", done, completed_at, completed_by, now)
+
+
 STATUS_FIELDS = [
     "status",
     "status_updated_at",
@@ -115,7 +138,7 @@ def plan_recompute_totals(*, plan_ids: Iterable[int]) -> None:
     ids = sorted({int(pk) for pk in plan_ids})
     if not ids:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the caller's transaction: no savepoint of its own
         list(AdoptionPlan.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
         applicable = Q(is_archived=False) & ~Q(status=TaskStatus.NOT_APPLICABLE)
         done = applicable & Q(status=TaskStatus.DONE)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from adoption.choices import DataType, StatusSource, TaskStatus
-from adoption.models import TaskStatusChange
+from adoption.models import CustomerTask, TaskStatusChange
 from config.audit.models import AuditLog
 from config.errors import ValidationFailed
 from telemetry.evaluation import (
@@ -285,6 +285,20 @@ def test_plan_evaluation_checks_every_live_task_and_is_audited(plan, admin_user)
 
 
 # --- reset to telemetry ------------------------------------------------------------------------
+
+
+def test_reset_to_telemetry_of_a_done_task_that_stays_done_keeps_when_and_by_whom_it_was_completed(plan, admin_user):
+    task, (sso,) = add_task(plan, attr("sso_enabled"), status=TaskStatus.DONE, source=StatusSource.MANUAL)
+    completed = NOW - timedelta(days=3)
+    CustomerTask.objects.filter(pk=task.pk).update(completed_at=completed, completed_by="csm_u")
+    CustomerTelemetryValueFactory(customer_attribute=sso, value=True, observed_at=NOW)
+
+    task = customer_task_reset_to_telemetry(actor=admin_user, task=task)
+
+    assert (task.status, task.status_update_source, task.is_complete) == ("DONE", "TELEMETRY", True)
+    assert (task.completed_at, task.completed_by) == (completed, "csm_u")
+    entry = TaskStatusChange.objects.get(customer_task=task)
+    assert (entry.from_status, entry.to_status, entry.actor) == ("DONE", "DONE", "telemetry")
 
 
 def test_reset_to_telemetry_applies_the_computed_status_at_once(plan, admin_user):
