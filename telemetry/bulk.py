@@ -1,4 +1,4 @@
-"""Set-based writes for ingestion and evaluation: one statement per call, linear in the number of rows.
+"""Set-based statements for ingestion and evaluation: one statement per call, linear in the number of rows.
 
 Each function is one statement with two implementations of the same logic. On PostgreSQL the rows
 travel as one parameter, a JSON array of rows, and the statement reads them with
@@ -7,6 +7,10 @@ the id. The SQL text and its single parameter stay the same whatever the number 
 per row and field, no per-row placeholders, no parameter limit), and the rows are encoded by
 json.dumps in C rather than quoted one by one by the driver. SQLite runs the same UPDATE ... FROM
 over `json_each`, and bulk_create for the INSERTs (it needs the new ids back).
+
+The two locking reads of ingestion and evaluation live here too (`task_rows_for_update`,
+`attribute_rows_for_update`): they answer plain tuples, not model instances, and on PostgreSQL read
+timestamps with the driver's own (C) loader, since they read thousands of rows per batch.
 
 Nothing here validates: callers pass rows they have checked, inside their transaction, after taking
 the row locks in the shared order.
@@ -17,12 +21,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import JSONField, Model
 from django.db.models.expressions import RawSQL
 
-from telemetry.models import CustomerTelemetryAttribute
+from adoption.models import CustomerTask
+from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
 
 def _is_postgresql() -> bool:
@@ -40,15 +46,17 @@ def _cast(field, element: str) -> str:
     return f"({text})::{field.db_type(connection)}"
 
 
-def _json_rows(columns, rows: list[tuple]) -> str:
-    """The rows as one JSON document: an array of arrays. Timestamps keep their microseconds (isoformat),
-    JSON values are embedded as they are."""
-    moments = [i for i, field in enumerate(columns) if field.get_internal_type() == "DateTimeField"]
-    if moments:
-        rows = [
-            tuple(v.isoformat() if i in moments and v is not None else v for i, v in enumerate(row)) for row in rows
-        ]
-    return json.dumps(rows, separators=(",", ":"))
+def _iso(value):
+    """json.dumps calls this for what JSON has no type for: timestamps, as ISO 8601 with microseconds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json_rows(rows: list[tuple]) -> str:
+    """The rows as one JSON document: an array of arrays. Timestamps (datetime or already ISO 8601
+    text) keep their microseconds, JSON values are embedded as they are."""
+    return json.dumps(rows, separators=(",", ":"), default=_iso)
 
 
 def _sqlite_rows(width: int) -> str:
@@ -57,31 +65,84 @@ def _sqlite_rows(width: int) -> str:
     return f"SELECT json_extract(r.value, '$[0]') AS id, {columns} FROM json_each(%s) AS r"
 
 
-def insert_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> list[int]:
+def insert_rows(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: list[tuple],
+    *,
+    constants: dict[str, Any] | None = None,
+    stored_json: str | None = None,
+) -> list:
     """INSERT the rows (one tuple of values per row, in `fields` order) and return their new ids, in order.
 
     Fields must be concrete columns (an attname like "customer_task_id" for a foreign key); defaults
-    are not applied, so pass every value.
+    are not applied, so pass every value. `constants` ({field: value}) are the same in every row and
+    travel once. With `stored_json` (a JSON field), each answer is (id, that column as the database
+    stores it, as JSON text): what reading the row back would decode, without reading it back.
     """
     if not rows:
         return []
     meta = model._meta
+    constants = constants or {}
     columns = [meta.get_field(name) for name in fields]
+    fixed = [meta.get_field(name) for name in constants]
     if not _is_postgresql():
+        shared = {f.attname: v for f, v in zip(fixed, constants.values(), strict=True)}
         objects = model.objects.bulk_create(
-            [model(**{f.attname: v for f, v in zip(columns, row, strict=True)}) for row in rows]
+            [model(**{f.attname: v for f, v in zip(columns, row, strict=True)}, **shared) for row in rows]
         )
-        return [obj.pk for obj in objects]
+        if stored_json is None:
+            return [obj.pk for obj in objects]
+        field = meta.get_field(stored_json)
+        return [(obj.pk, field.get_db_prep_value(getattr(obj, field.attname), connection)) for obj in objects]
     quote = connection.ops.quote_name
-    selected = ", ".join(_cast(field, f"r.e->{i}") for i, field in enumerate(columns))
+    selected = [_cast(field, f"r.e->{i}") for i, field in enumerate(columns)]
+    params = []
+    for field, value in zip(fixed, constants.values(), strict=True):
+        if isinstance(field, JSONField):
+            selected.append("%s::jsonb")
+            params.append(json.dumps(value))
+        elif field.get_internal_type() in ("CharField", "TextField"):
+            selected.append("%s")
+            params.append(value)
+        else:
+            selected.append(f"%s::{field.db_type(connection)}")
+            params.append(value)
+    returning = quote(meta.pk.column)
+    if stored_json is not None:
+        returning += f", {quote(meta.get_field(stored_json).column)}::text"
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
-        f"SELECT {selected} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(e, ord) "
-        f"ORDER BY r.ord RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in [*columns, *fixed])}) "
+        f"SELECT {', '.join(selected)} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(e, ord) "
+        f"ORDER BY r.ord RETURNING {returning}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_json_rows(columns, rows)])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, [*params, _json_rows(rows)])
+        answer = cursor.fetchall()
+    return answer if stored_json is not None else [row[0] for row in answer]
+
+
+def insert_row_unless_exists(model: type[Model], values: dict[str, Any], *, unique: Sequence[str]) -> int | None:
+    """INSERT one row ({field: value}, every column) and return its id; None, inserting nothing, when a
+    row with the same `unique` fields (a unique constraint) exists.
+
+    One statement (INSERT ... ON CONFLICT DO NOTHING): no savepoint to recover from a unique violation.
+    A row with those fields that a concurrent transaction inserted but has not committed yet is waited
+    for: if that transaction commits, the answer is None; if it rolls back, this row is inserted.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in values]
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({conflict}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def update_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
@@ -114,16 +175,17 @@ def update_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) ->
         f"FROM (SELECT {selected} FROM jsonb_array_elements(%s::jsonb) AS r(e)) AS v WHERE t.{pk} = v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_json_rows([meta.pk, *columns], rows)])
+        cursor.execute(sql, [_json_rows(rows)])
 
 
-def attributes_record(rows: list[tuple[int, bool | None, datetime | None, datetime | None]]) -> None:
-    """One UPDATE of attribute rows (pk, is_met, last_checked_at, seen): what evaluation found and, for
-    attributes that just received values, the observedAt of the newest one.
+def attributes_record(rows: list[tuple[int, bool | None, datetime | str | None]], *, checked_at: datetime) -> None:
+    """One UPDATE of attribute rows (pk, is_met, seen): what evaluation found and, for attributes that
+    just received values, the observedAt of the newest one (a datetime or its ISO 8601 text).
 
-    None leaves is_met or last_checked_at as stored (an attribute with a value but nothing evaluated,
-    an inactive one say). last_seen_at becomes the later of the stored value and `seen`, the maximum
-    taken in the database: a later value stored by a concurrent ingestion is never undone.
+    An attribute with is_met (evaluated) gets it and last_checked_at = `checked_at`; with None (a value
+    but nothing evaluated, an inactive attribute say) both stay as stored. last_seen_at becomes the
+    later of the stored value and `seen`, the maximum taken in the database: a later value stored by a
+    concurrent ingestion is never undone.
     """
     if not rows:
         return
@@ -133,24 +195,27 @@ def attributes_record(rows: list[tuple[int, bool | None, datetime | None, dateti
     met, checked, seen = (quote(meta.get_field(name).column) for name in ("is_met", "last_checked_at", "last_seen_at"))
     with connection.cursor() as cursor:
         if _is_postgresql():
-            document = json.dumps(
-                [(p, m, c.isoformat() if c else None, s.isoformat() if s else None) for p, m, c, s in rows]
-            )
             cursor.execute(
                 f"UPDATE {table} AS t SET {met} = COALESCE(v.met, t.{met}), "
-                f"{checked} = COALESCE(v.checked, t.{checked}), {seen} = GREATEST(t.{seen}, v.seen) "
-                "FROM (SELECT (r.e->>0)::bigint AS id, (r.e->>1)::boolean AS met, "
-                "(r.e->>2)::timestamptz AS checked, (r.e->>3)::timestamptz AS seen "
+                f"{checked} = CASE WHEN v.met IS NULL THEN t.{checked} ELSE %s::timestamptz END, "
+                f"{seen} = GREATEST(t.{seen}, v.seen) "
+                "FROM (SELECT (r.e->>0)::bigint AS id, (r.e->>1)::boolean AS met, (r.e->>2)::timestamptz AS seen "
                 f"FROM jsonb_array_elements(%s::jsonb) AS r(e)) AS v WHERE t.{pk} = v.id",
-                [document],
+                [checked_at, _json_rows(rows)],
             )
         else:
             adapt = connection.ops.adapt_datetimefield_value
             cursor.execute(
-                f"UPDATE {table} SET {met} = COALESCE(v.c0, {met}), {checked} = COALESCE(v.c1, {checked}), "
-                f"{seen} = CASE WHEN v.c2 IS NULL THEN {seen} WHEN {seen} IS NULL OR {seen} < v.c2 THEN v.c2 "
-                f"ELSE {seen} END FROM ({_sqlite_rows(3)}) AS v WHERE {table}.{pk} = v.id",
-                [json.dumps([(p, m, adapt(c), adapt(s)) for p, m, c, s in rows])],
+                f"UPDATE {table} SET {met} = COALESCE(v.c0, {met}), "
+                f"{checked} = CASE WHEN v.c0 IS NULL THEN {checked} ELSE %s END, "
+                f"{seen} = CASE WHEN v.c1 IS NULL THEN {seen} WHEN {seen} IS NULL OR {seen} < v.c1 THEN v.c1 "
+                f"ELSE {seen} END FROM ({_sqlite_rows(2)}) AS v WHERE {table}.{pk} = v.id",
+                [
+                    adapt(checked_at),
+                    json.dumps(
+                        [(p, m, adapt(datetime.fromisoformat(s) if isinstance(s, str) else s)) for p, m, s in rows]
+                    ),
+                ],
             )
 
 
@@ -163,3 +228,120 @@ def id_set(ids: Iterable[int]) -> RawSQL:
     if _is_postgresql():
         return RawSQL("SELECT value::bigint FROM jsonb_array_elements_text(%s::jsonb)", [document])
     return RawSQL("SELECT value FROM json_each(%s)", [document])
+
+
+# --- the locking reads ----------------------------------------------------------------------------------
+
+# Columns of task_rows_for_update, in order.
+TASK_ROW = (
+    "id",
+    "adoption_plan_id",
+    "name",
+    "status",
+    "status_update_source",
+    "telemetry_status",
+    "completed_at",
+    "completed_by",
+)
+# Columns of attribute_rows_for_update, in order: the attribute's, then its latest value's (None
+# without one; read for active attributes only), with the criterion and the value as JSON text.
+ATTRIBUTE_ROW = (
+    "id",
+    "customer_task_id",
+    "name",
+    "data_type",
+    "is_required",
+    "success_criteria",
+    "order",
+    "is_active",
+    "latest_id",
+    "latest_observed_at",
+    "latest_value",
+)
+
+
+def _fetch(sql: str, params: list, moments: Sequence[int], booleans: Sequence[int] = ()) -> list[tuple]:
+    """Run a SELECT and answer its rows as tuples, timestamps (columns `moments`) as aware datetimes.
+
+    PostgreSQL: the driver's own timestamptz loader for this cursor (Django's adds a Python call per
+    value, several microseconds on every one of thousands of rows); the session runs in the
+    connection's time zone, so the values are the same. SQLite: Django's converters (text to datetime,
+    0/1 to booleans)."""
+    with connection.cursor() as cursor:
+        if _is_postgresql():
+            from psycopg.types.datetime import TimestamptzLoader
+
+            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return rows
+    convert = connection.ops.convert_datetimefield_value
+    fixed = []
+    for row in rows:
+        row = list(row)
+        for i in moments:
+            if row[i] is not None:
+                row[i] = convert(row[i], None, connection)
+        for i in booleans:
+            row[i] = bool(row[i])
+        fixed.append(tuple(row))
+    return fixed
+
+
+def _in_ids(column: str) -> str:
+    if _is_postgresql():
+        return f"{column} IN (SELECT value::bigint FROM jsonb_array_elements_text(%s::jsonb))"
+    return f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def task_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:
+    """Lock the customer tasks (FOR UPDATE, in id order) and answer their TASK_ROW columns, by id."""
+    quote = connection.ops.quote_name
+    table = quote(CustomerTask._meta.db_table)
+    sql = (
+        f"SELECT {', '.join(f't.{quote(c)}' for c in TASK_ROW)} FROM {table} t "
+        f"WHERE {_in_ids('t.id')} ORDER BY t.id" + (" FOR UPDATE" if _is_postgresql() else "")
+    )
+    return _fetch(sql, [json.dumps(sorted({int(pk) for pk in task_ids}))], moments=[TASK_ROW.index("completed_at")])
+
+
+def attribute_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:
+    """Lock every attribute of the tasks (FOR NO KEY UPDATE, in id order) and answer their ATTRIBUTE_ROW
+    columns, by id, each active one with its latest value ("latest" = greatest observedAt, then
+    greatest id), found by one index lookup per attribute in the same statement.
+
+    no_key: evaluation and ingestion never change a key column of an attribute, so inserting values
+    (whose foreign key takes a key-share lock on their attribute) is not held up by this lock.
+    """
+    quote = connection.ops.quote_name
+    attributes = quote(CustomerTelemetryAttribute._meta.db_table)
+    values = quote(CustomerTelemetryValue._meta.db_table)
+    own = ", ".join(
+        f"a.{quote(c)}::text" if c == "success_criteria" and _is_postgresql() else f"a.{quote(c)}"
+        for c in ATTRIBUTE_ROW[:8]
+    )
+    newest = (
+        f"FROM {values} u WHERE u.customer_attribute_id = a.id AND a.is_active "
+        "ORDER BY u.observed_at DESC, u.id DESC LIMIT 1"
+    )
+    if _is_postgresql():
+        sql = (
+            f"SELECT {own}, v.id, v.observed_at, v.value::text FROM {attributes} a "
+            f"LEFT JOIN LATERAL (SELECT u.id, u.observed_at, u.value {newest}) v ON TRUE "
+            f"WHERE {_in_ids('a.customer_task_id')} ORDER BY a.id FOR NO KEY UPDATE OF a"
+        )
+    else:
+        sql = (
+            f"SELECT {own}, v.id, v.observed_at, v.value FROM {attributes} a "
+            f"LEFT JOIN {values} v ON v.id = (SELECT u.id {newest}) "
+            f"WHERE {_in_ids('a.customer_task_id')} ORDER BY a.id"
+        )
+    return _fetch(
+        sql,
+        [json.dumps(sorted({int(pk) for pk in task_ids}))],
+        moments=[ATTRIBUTE_ROW.index("latest_observed_at")],
+        booleans=[ATTRIBUTE_ROW.index("is_required"), ATTRIBUTE_ROW.index("is_active")],
+    )

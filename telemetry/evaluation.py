@@ -16,41 +16,29 @@ same function before it writes anything.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from adoption.choices import StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
-from adoption.status import STATUS_FIELDS, customer_task_set_status_fields, plan_recompute_totals
+from adoption.status import STATUS_FIELDS, plan_recompute_totals, status_field_values
 from config.audit.services import audit_record
 from telemetry import criteria
-from telemetry.bulk import attributes_record, id_set, insert_rows, update_rows
+from telemetry.bulk import attribute_rows_for_update, attributes_record, insert_rows, task_rows_for_update, update_rows
 from telemetry.models import CustomerTelemetryAttribute
-from telemetry.selectors import latest_values_by_attribute
 
 TELEMETRY_ACTOR = "telemetry"
 TASK_FIELDS = (*STATUS_FIELDS, "telemetry_status")
-TASK_COLUMNS = ("id", "adoption_plan_id", "name", "status", "status_update_source", "telemetry_status", "completed_at")
-ATTRIBUTE_COLUMNS = (
-    "id",
-    "customer_task_id",
-    "name",
-    "data_type",
-    "is_required",
-    "success_criteria",
-    "order",
-    "is_active",
-    "is_met",
-)
-VALUE_COLUMNS = ("value", "observed_at")
-HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "source", "actor", "note", "evidence", "created_at")
+HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "evidence")
 
 
 @dataclass
@@ -64,7 +52,6 @@ class StatusChange:
     to_status: str
     source: str = StatusSource.TELEMETRY
     history_id: int | None = None
-    task: CustomerTask | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict:
         return {
@@ -94,36 +81,81 @@ def compute_task_status(attributes: Iterable) -> str | None:
     If none is marked required, all count as required. None when there is no active attribute:
     such a task is never changed by telemetry.
     """
-    active = [a for a in attributes if a.is_active]
+    return _computed_status([(a.is_required, a.is_met) for a in attributes if a.is_active])
+
+
+def _computed_status(active: list[tuple[bool, bool]]) -> str | None:
+    """compute_task_status over the (is_required, is_met) pairs of the active attributes."""
     if not active:
         return None
-    required = [a for a in active if a.is_required] or active
-    if all(a.is_met for a in required):
+    required = [met for is_required, met in active if is_required] or [met for _, met in active]
+    if all(required):
         return TaskStatus.DONE
-    if any(a.is_met for a in active):
+    if any(met for _, met in active):
         return TaskStatus.IN_PROGRESS
     return TaskStatus.NOT_STARTED
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+class Locked(NamedTuple):
+    """What lock_tasks_and_attributes read under its locks: plain rows, in id order.
+
+    tasks: (id, adoption_plan_id, name, status, status_update_source, telemetry_status, completed_at,
+    completed_by); attributes: (id, customer_task_id, name, data_type, is_required, success_criteria
+    as JSON text, order, is_active, then the latest value's id, observed_at and value as JSON text,
+    None without a value or for an inactive attribute). See telemetry.bulk.TASK_ROW and ATTRIBUTE_ROW.
+    """
+
+    tasks: list[tuple]
+    attributes: list[tuple]
 
 
-def _evidence(attributes: list[CustomerTelemetryAttribute], latest: dict, computed: str, extra: dict | None) -> dict:
+class NewValue(NamedTuple):
+    """The newest value an ingestion stored for an attribute in this transaction."""
+
+    observed_at: datetime
+    id: int
+    value: Any  # as the database gives it back
+
+
+def lock_tasks_and_attributes(task_ids: Iterable[int]) -> Locked:
+    """Row-lock the given customer tasks (by id), then every attribute of those tasks (by id), and
+    return both as read under the lock, each active attribute with its latest value.
+
+    The two middle steps of the lock order. Every writer that changes attributes or values holds the
+    lock on their task first, so two writers never hold each other's attribute rows and tasks, and the
+    latest values read here stay the latest until this transaction ends (only holders of the task lock
+    store values). Must run inside a transaction; locking rows this transaction already holds is
+    harmless. Two statements, plain rows (a 5,000-value batch reads thousands of them).
+    """
+    ids = sorted({int(pk) for pk in task_ids})
+    if not ids:
+        return Locked([], [])
+    tasks = task_rows_for_update(ids)
+    return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
+
+
+def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describe: dict) -> dict:
+    # Timestamps as the database gives them back: in the connection's time zone (a new value's
+    # observedAt may carry another offset).
+    zone = connection.timezone
     rows = []
-    for attribute in attributes:
-        value = latest.get(attribute.pk)
+    for attribute, met, latest in sorted(evaluated, key=lambda e: (e[0][6], e[0][0])):  # (order, id)
+        pk, _, name, data_type, is_required, criterion_text = attribute[:6]
+        key = (criterion_text, name, data_type)
+        sentence = describe.get(key)
+        if sentence is None:
+            sentence = describe[key] = criteria.describe(_criterion(criterion_text), name, data_type)
         rows.append(
             {
-                "customerAttributeId": str(attribute.pk),
-                "name": attribute.name,
-                "dataType": attribute.data_type,
-                "isRequired": attribute.is_required,
-                "hasValue": value is not None,
-                "value": value.value if value is not None else None,
-                "observedAt": _iso(value.observed_at) if value is not None else None,
-                "criterion": criteria.describe(attribute.success_criteria, attribute.name, attribute.data_type),
-                "isMet": attribute.is_met,
+                "customerAttributeId": str(pk),
+                "name": name,
+                "dataType": data_type,
+                "isRequired": is_required,
+                "hasValue": latest is not None,
+                "value": latest.value if latest is not None else None,
+                "observedAt": latest.observed_at.astimezone(zone).isoformat() if latest is not None else None,
+                "criterion": sentence,
+                "isMet": met,
             }
         )
     evidence = {"computedStatus": computed, "attributes": rows}
@@ -132,29 +164,8 @@ def _evidence(attributes: list[CustomerTelemetryAttribute], latest: dict, comput
     return evidence
 
 
-def lock_tasks_and_attributes(task_ids: Iterable[int]) -> tuple[list[CustomerTask], list[CustomerTelemetryAttribute]]:
-    """Row-lock the given customer tasks (by id), then every attribute of those tasks (by id), and
-    return both, read under the lock.
-
-    The two middle steps of the lock order. Every writer that changes attributes or values holds the
-    lock on their task first, so two writers never hold each other's attribute rows and tasks. Must run
-    inside a transaction; locking rows this transaction already holds is harmless.
-    """
-    ids = sorted({int(pk) for pk in task_ids})
-    if not ids:
-        return [], []
-    # Only the columns evaluation and ingestion read: a 5,000-value batch reads thousands of rows here,
-    # and every timestamp column costs a conversion per row.
-    tasks = list(CustomerTask.objects.select_for_update().filter(pk__in=id_set(ids)).only(*TASK_COLUMNS).order_by("pk"))
-    # no_key: evaluation and ingestion never change a key column of an attribute, so inserting values
-    # (whose foreign key takes a key-share lock on their attribute) is not held up by this lock.
-    attributes = list(
-        CustomerTelemetryAttribute.objects.select_for_update(no_key=True)
-        .filter(customer_task_id__in=id_set(t.pk for t in tasks))
-        .only(*ATTRIBUTE_COLUMNS)
-        .order_by("pk")
-    )
-    return tasks, attributes
+def _criterion(text: str | None):
+    return json.loads(text) if text is not None else None
 
 
 def evaluate_customer_tasks(
@@ -164,8 +175,9 @@ def evaluate_customer_tasks(
     evidence_extra: dict | None = None,
     take_back: bool = False,
     note: str = "",
-    locked: tuple[list[CustomerTask], list[CustomerTelemetryAttribute]] | None = None,
-    last_seen: dict[int, datetime] | None = None,
+    locked: Locked | None = None,
+    last_seen: dict[int, datetime | str] | None = None,
+    new_values: dict[int, NewValue] | None = None,
 ) -> list[StatusChange]:
     """Evaluate the given tasks against their latest telemetry and apply what follows.
 
@@ -176,104 +188,96 @@ def evaluate_customer_tasks(
     task with active attributes, user-owned or not, with a history entry even if the status stays.
     Archived tasks are evaluated like the others; plan totals leave them out anyway.
 
-    Runs inside the caller's transaction (it opens a savepoint of its own when there is one), in a
-    constant number of queries. Takes its row locks in the shared order: tasks, attributes, plans.
-    `locked`: what `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion
-    locks before it writes), so the rows are not read twice; the caller must not have changed their
-    status, criteria or activity since. `last_seen` ({attribute id: observedAt of its newest new value},
+    Runs inside the caller's transaction (or in one of its own), in a constant number of queries. Takes
+    its row locks in the shared order: tasks, attributes, plans. `locked`: what
+    `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion locks before
+    it writes), so the rows are not read twice; the caller must not have changed their status,
+    criteria or activity since. `new_values` ({attribute id: NewValue}): the newest value the caller
+    stored since, per attribute; it is the latest unless the one read under the lock is later, so the
+    values are not read back. `last_seen` ({attribute id: observedAt of its newest new value},
     attributes of the given tasks) raises their last_seen_at in the same statement that records isMet.
     """
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
         return []
     now = now or timezone.now()
-    with transaction.atomic():
+    new_values = new_values or {}
+    with transaction.atomic(savepoint=False):  # all or nothing with the caller's work, no savepoint of its own
         # Tasks locked before their owner is read: a user's concurrent status change cannot slip
         # between our read and our write (manual beats telemetry).
-        tasks, locked_attributes = locked if locked is not None else lock_tasks_and_attributes(ids)
-        attributes = sorted(
-            (a for a in locked_attributes if a.is_active), key=lambda a: (a.customer_task_id, a.order, a.pk)
-        )
-        latest = latest_values_by_attribute([a.pk for a in attributes], columns=VALUE_COLUMNS)
+        tasks, attributes = locked if locked is not None else lock_tasks_and_attributes(ids)
 
-        by_task: dict[int, list[CustomerTelemetryAttribute]] = defaultdict(list)
+        checks: dict[tuple, criteria.Prepared] = {}  # one check per distinct criterion and data type
+        recorded = []  # (id, is_met, last seen) for attributes_record
+        seen = dict(last_seen or {})
+        by_task: dict[int, list[tuple]] = defaultdict(list)  # task id -> [(attribute, is_met, latest)]
         for attribute in attributes:
-            value = latest.get(attribute.pk)
-            attribute.is_met = criteria.evaluate(
-                attribute.success_criteria,
-                attribute.data_type,
-                value.value if value is not None else None,
-                has_value=value is not None,
-                now=now,
-            )
-            attribute.last_checked_at = now
-            by_task[attribute.customer_task_id].append(attribute)
+            pk, task_id, _, data_type, _, criterion_text, _, active, latest_id, latest_at, latest_text = attribute
+            if not active:
+                continue
+            latest = new_values.get(pk)
+            if (
+                latest is not None
+                and latest_id is not None
+                and (latest.observed_at, latest.id) < (latest_at, latest_id)
+            ):
+                latest = None  # a later value was stored before (a late arrival does not replace it)
+            if latest is None and latest_id is not None:
+                latest = NewValue(latest_at, latest_id, json.loads(latest_text))
+            check = checks.get((criterion_text, data_type))
+            if check is None:
+                check = checks[criterion_text, data_type] = criteria.Prepared(_criterion(criterion_text), data_type)
+            met = check.evaluate(latest.value if latest is not None else None, has_value=latest is not None, now=now)
+            recorded.append((pk, met, seen.pop(pk, None)))
+            by_task[task_id].append((attribute, met, latest))
         # One UPDATE ... FROM (the rows) for isMet, lastCheckedAt and (ingestion) lastSeenAt: no CASE
         # per row, the same statement at any size, each attribute row written once.
-        seen = dict(last_seen or {})
-        attributes_record(
-            [(a.pk, a.is_met, now, seen.pop(a.pk, None)) for a in attributes]
-            + [(pk, None, None, moment) for pk, moment in seen.items()]
-        )
+        recorded.extend((pk, None, moment) for pk, moment in seen.items())
+        attributes_record(recorded, checked_at=now)
 
-        changed_tasks: list[CustomerTask] = []  # status changed (every status field is written)
-        recomputed_tasks: list[CustomerTask] = []  # only telemetry_status changed
-        history: list[TaskStatusChange] = []
+        changed: list[tuple] = []  # status changed: (id, *TASK_FIELDS)
+        recomputed: list[tuple] = []  # only telemetry_status changed: (id, telemetry_status, updated_at)
+        history: list[tuple] = []  # HISTORY_FIELDS
         changes: list[StatusChange] = []
-        for task in tasks:
-            task_attributes = by_task.get(task.pk, [])
-            computed = compute_task_status(task_attributes)
-            dirty = False
-            if (computed or "") != task.telemetry_status:
-                task.telemetry_status = computed or ""
-                dirty = True
-            owned_by_telemetry = task.status_update_source != StatusSource.MANUAL
-            if computed is not None and (take_back or (owned_by_telemetry and computed != task.status)):
-                previous = task.status
-                entry = customer_task_set_status_fields(
-                    task,
+        describe: dict[tuple, str] = {}
+        for pk, plan_id, name, status, source, telemetry_status, completed_at, completed_by in tasks:
+            evaluated = by_task.get(pk, [])
+            computed = _computed_status([(attribute[4], met) for attribute, met, _ in evaluated])
+            owned_by_telemetry = source != StatusSource.MANUAL
+            if computed is not None and (take_back or (owned_by_telemetry and computed != status)):
+                fields = status_field_values(
+                    previous=status,
+                    completed_at=completed_at,
+                    completed_by=completed_by,
                     status=computed,
                     source=StatusSource.TELEMETRY,
                     actor=TELEMETRY_ACTOR,
                     notes=note,
-                    evidence=_evidence(task_attributes, latest, computed, evidence_extra),
                     now=now,
                 )
-                history.append(entry)
-                changes.append(
-                    StatusChange(
-                        customer_task_id=task.pk,
-                        adoption_plan_id=task.adoption_plan_id,
-                        task_name=task.name,
-                        from_status=previous,
-                        to_status=computed,
-                        task=task,
-                    )
-                )
-                changed_tasks.append(task)
-            elif dirty:
-                task.updated_at = now
-                recomputed_tasks.append(task)
+                changed.append((pk, *fields, computed))
+                evidence = _evidence(evaluated, computed, evidence_extra, describe)
+                history.append((pk, status or "", computed, evidence))
+                changes.append(StatusChange(pk, plan_id, name, status, computed))
+            elif (computed or "") != telemetry_status:
+                recomputed.append((pk, computed or "", now))
 
-        # One UPDATE ... FROM (the rows) and one multi-row INSERT, linear in the number of tasks.
-        update_rows(
-            CustomerTask,
-            TASK_FIELDS,
-            [(task.pk, *(getattr(task, name) for name in TASK_FIELDS)) for task in changed_tasks],
-        )
-        update_rows(
-            CustomerTask,
-            ("telemetry_status", "updated_at"),
-            [(task.pk, task.telemetry_status, now) for task in recomputed_tasks],
-        )
+        # One UPDATE ... FROM (the rows) each and one multi-row INSERT, linear in the number of tasks.
+        update_rows(CustomerTask, TASK_FIELDS, changed)
+        update_rows(CustomerTask, ("telemetry_status", "updated_at"), recomputed)
         if history:
-            ids = insert_rows(
+            history_ids = insert_rows(
                 TaskStatusChange,
                 HISTORY_FIELDS,
-                [tuple(getattr(entry, name) for name in HISTORY_FIELDS) for entry in history],
+                history,
+                constants={
+                    "source": StatusSource.TELEMETRY,
+                    "actor": TELEMETRY_ACTOR,
+                    "note": note or "",
+                    "created_at": now,
+                },
             )
-            for change, entry, pk in zip(changes, history, ids, strict=True):
-                entry.pk = pk
+            for change, pk in zip(changes, history_ids, strict=True):
                 change.history_id = pk
             plan_recompute_totals(plan_ids={change.adoption_plan_id for change in changes})
     return changes

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import NamedTuple
 
 from django.db.models import F, QuerySet
 
@@ -42,6 +44,18 @@ RESOLVED_COLUMNS = (
     "customer_task__adoption_plan_id",
 )
 RESOLVED_CUSTOMER = F("customer_task__adoption_plan__customer_product__customer_id")
+
+
+class AttributeRef(NamedTuple):
+    """A resolved reference as ingestion needs it before it locks: the attribute, its task and its
+    customer (ingestion reads everything else under the row locks)."""
+
+    pk: int
+    customer_task_id: int
+    resolved_customer_id: int
+
+
+REF_COLUMNS = ("pk", "customer_task_id", "customer_task__adoption_plan__customer_product__customer_id")
 
 
 @dataclass
@@ -88,13 +102,15 @@ def resolve_attribute_references(
     customer_id: int | None = None,
     allowed_customer_ids: set[int] | None = None,
     id_field: str = "customerAttributeId",
-) -> tuple[list[CustomerTelemetryAttribute | None], list[ItemError]]:
+    light: bool = False,
+) -> tuple[list[CustomerTelemetryAttribute | AttributeRef | None], list[ItemError]]:
     """Find the attribute each reference names, in at most four queries.
 
     A reference is `{"customerAttributeId": ...}` or `{"adoptionPlanId", "taskName", "attributeName"}`
     (None: the caller already reported the item). `customer_id` (an API key) restricts to that
     customer's attributes, `allowed_customer_ids` (a user) to those customers. An attribute that does
-    not exist and one outside the scope get the same error, of kind "scope".
+    not exist and one outside the scope get the same error, of kind "scope". `light`: each found
+    attribute is an AttributeRef (ids only, read as plain rows) instead of a model instance with its task.
     """
     found: list[CustomerTelemetryAttribute | None] = [None] * len(references)
     errors: list[ItemError] = []
@@ -156,13 +172,7 @@ def resolve_attribute_references(
         by_name.append((index, plan_id, task_name, attr_name))
 
     if by_id:
-        rows = (
-            CustomerTelemetryAttribute.objects.filter(pk__in=id_set(by_id))
-            .select_related("customer_task")
-            .only(*RESOLVED_COLUMNS)
-            .annotate(resolved_customer_id=RESOLVED_CUSTOMER)
-        )
-        attributes = {a.pk: a for a in rows}
+        attributes = {a.pk: a for a in _attributes(light, pk__in=id_set(by_id))}
         for pk, indexes in by_id.items():
             attribute = attributes.get(pk)
             for index in indexes:
@@ -172,17 +182,28 @@ def resolve_attribute_references(
                     found[index] = attribute
 
     if by_name:
-        _resolve_by_name(by_name, found, errors, in_scope)
+        _resolve_by_name(by_name, found, errors, in_scope, light)
 
     errors.sort(key=lambda e: e.index)
     return found, errors
+
+
+def _attributes(light: bool, **filters) -> list[CustomerTelemetryAttribute | AttributeRef]:
+    attributes = CustomerTelemetryAttribute.objects.filter(**filters)
+    if light:
+        return [AttributeRef._make(row) for row in attributes.order_by().values_list(*REF_COLUMNS)]
+    return list(
+        attributes.select_related("customer_task")
+        .only(*RESOLVED_COLUMNS)
+        .annotate(resolved_customer_id=RESOLVED_CUSTOMER)
+    )
 
 
 def _not_found_attribute(raw) -> str:
     return f"customer telemetry attribute {_short(raw)!r} not found"
 
 
-def _resolve_by_name(by_name, found, errors, in_scope) -> None:
+def _resolve_by_name(by_name, found, errors, in_scope, light: bool) -> None:
     plan_ids = {plan_id for _, plan_id, _, _ in by_name}
     plan_customer = dict(
         AdoptionPlan.objects.filter(pk__in=plan_ids).values_list("pk", "customer_product__customer_id")
@@ -231,15 +252,14 @@ def _resolve_by_name(by_name, found, errors, in_scope) -> None:
     if not chosen:
         return
 
-    attributes = {
-        (a.customer_task_id, a.name): a
-        for a in CustomerTelemetryAttribute.objects.filter(
-            customer_task_id__in=id_set(set(chosen.values())), name__in={a for _, _, _, a in wanted}
-        )
-        .select_related("customer_task")
-        .only(*RESOLVED_COLUMNS)
-        .annotate(resolved_customer_id=RESOLVED_CUSTOMER)
-    }
+    names = {a for _, _, _, a in wanted}
+    attributes = {}
+    filters = {"customer_task_id__in": id_set(set(chosen.values())), "name__in": names}
+    if light:
+        for row in CustomerTelemetryAttribute.objects.filter(**filters).order_by().values_list(*REF_COLUMNS, "name"):
+            attributes[row[1], row[3]] = AttributeRef._make(row[:3])
+    else:
+        attributes = {(a.customer_task_id, a.name): a for a in _attributes(False, **filters)}
     for index, _, task_name, attr_name in wanted:
         if index not in chosen:
             continue
@@ -295,20 +315,29 @@ def text_item_problem(value, *, name: str, max_length: int) -> str | None:
     return f"{name} {problem}" if problem else None
 
 
-def value_error_message(attribute: CustomerTelemetryAttribute, value) -> str | None:
+def value_error_message(value, *, data_type: str, attribute_name: str, task_name: str) -> str | None:
     """SPEC 6.1: the message names the attribute, the expected type and what was received; a value
     of the right type must also pass the text rules (no NUL or surrogates, size and depth limits)."""
-    problem = criteria.validate_value(value, attribute.data_type) or text.telemetry_value_problem(value)
+    kind = type(value)
+    if (kind is bool and data_type == "BOOLEAN") or (
+        data_type == "NUMBER"
+        and ((kind is int and -SAFE_INTEGER <= value <= SAFE_INTEGER) or (kind is float and math.isfinite(value)))
+    ):
+        return None  # the common values, which pass both checks below, without walking them
+    problem = criteria.validate_value(value, data_type) or text.telemetry_value_problem(value)
     if problem is None:
         return None
-    return f"attribute {attribute.name!r} of task {attribute.customer_task.name!r}: {problem}"
+    return f"attribute {attribute_name!r} of task {task_name!r}: {problem}"
+
+
+SAFE_INTEGER = 2**53  # an int this small is a finite number and a few bytes of JSON
 
 
 def content_hash(items: list) -> str:
     """Fingerprint of a request's items for batch replay detection; per-item batchIds do not count."""
 
     def strip(item):
-        if isinstance(item, dict):
+        if isinstance(item, dict) and "batchId" in item:
             return {k: v for k, v in item.items() if k != "batchId"}
         return item
 

@@ -205,7 +205,7 @@ def _ingest(info, inputs, *, field: str) -> list:
     visible = telemetry_write_scope(user, [item.customer_attribute_id for item in inputs], field=field)
     with fields_renamed({"values": field}):
         result = telemetry_ingest(actor=user, items=_items(inputs), allowed_customer_ids=visible, channel="graphql")
-    return [value.pk for value in result.values]
+    return result.value_ids
 
 
 class TelemetryMutation(graphene.ObjectType):

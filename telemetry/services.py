@@ -13,10 +13,13 @@ touches an attribute row; evaluation then recomputes the plan totals, which lock
 from __future__ import annotations
 
 import hmac
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -26,8 +29,8 @@ from config.audit.services import actor_label_of, audit_record
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from config.text import character_problem
 from customers.models import Customer
-from telemetry.bulk import insert_rows
-from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
+from telemetry.bulk import insert_row_unless_exists, insert_rows
+from telemetry.evaluation import NewValue, StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
 from telemetry.ingestion import (
     MAX_BATCH_ID_LENGTH,
     MAX_ITEMS,
@@ -35,7 +38,6 @@ from telemetry.ingestion import (
     MAX_SOURCE_LENGTH,
     ItemError,
     content_hash,
-    customer_id_of,
     normalize_customer_ids,
     parse_observed_at,
     resolve_attribute_references,
@@ -67,13 +69,23 @@ def value_as_dict(value: CustomerTelemetryValue) -> dict:
 
 @dataclass
 class IngestResult:
-    """What an ingestion stored and which tasks changed status. A replay answers as the first time."""
+    """What an ingestion stored and which tasks changed status. A replay answers as the first time.
+
+    `values` (model instances, in item order) are built on first use from what was stored: the
+    answer itself (`response`) and `value_ids` do not need them, and a 5,000-value batch need not
+    pay for 5,000 instances nobody reads.
+    """
 
     batch_id: str | None
-    values: list[CustomerTelemetryValue]
+    value_ids: list[int]
     status_changes: list[StatusChange]
     replayed: bool = False
     response: dict = field(default_factory=dict)
+    stored_values: Callable[[], list[CustomerTelemetryValue]] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def values(self) -> list[CustomerTelemetryValue]:
+        return self.stored_values() if self.stored_values is not None else []
 
     def as_dict(self) -> dict:
         return {**self.response, "replayed": self.replayed}
@@ -143,19 +155,20 @@ def telemetry_ingest(
             references.append(None)
         else:
             references.append(item)
-    attributes, ref_errors = resolve_attribute_references(
+    # Ids only: everything else about an attribute is read under its row lock below.
+    refs, ref_errors = resolve_attribute_references(
         references,
         customer_id=customer.pk if customer is not None else None,
         allowed_customer_ids=normalize_customer_ids(allowed_customer_ids),
+        light=True,
     )
     errors.extend(ref_errors)
     if any(e.kind == "scope" for e in errors):
         _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
-    customer_ids = {customer_id_of(a) for a in attributes if a is not None}
+    customer_ids = {ref.resolved_customer_id for ref in refs if ref is not None}
     if customer is not None:
         customer_ids = {customer.pk}
-    digest = content_key or content_hash(items)
     batch_customer_id = None
     if batch_id is not None:
         if len(customer_ids) > 1:
@@ -173,136 +186,210 @@ def telemetry_ingest(
     # Lock order: the tasks these values will make us evaluate, then their attributes, before anything
     # is written; the plan is locked last, by the evaluation. The attributes are read again under the
     # lock: a sync may have changed one (its data type, say) since they were resolved.
-    tasks, locked = lock_tasks_and_attributes({a.customer_task_id for a in attributes if a is not None})
-    tasks_by_id = {task.pk: task for task in tasks}
-    fresh = {a.pk: a for a in locked}
-    for index, attribute in enumerate(attributes):
-        if attribute is None:
-            continue
-        current = fresh.get(attribute.pk)
-        if current is None:  # removed (with its assignment) since it was resolved
-            errors.append(ItemError(index, "customerAttributeId", _gone_attribute(attribute.pk), "scope"))
-        else:
-            current.customer_task = tasks_by_id[current.customer_task_id]
-        attributes[index] = current
+    locked = lock_tasks_and_attributes({ref.customer_task_id for ref in refs if ref is not None})
+    task_names = {task[0]: task[2] for task in locked.tasks}
+    fresh = {attribute[0]: attribute for attribute in locked.attributes}
+    attributes: list[tuple | None] = []  # the locked attribute row of each item
+    for index, ref in enumerate(refs):
+        current = None if ref is None else fresh.get(ref.pk)
+        if ref is not None and current is None:  # removed (with its assignment) since it was resolved
+            errors.append(ItemError(index, "customerAttributeId", _gone_attribute(ref.pk), "scope"))
+        attributes.append(current)
     if any(e.kind == "scope" for e in errors):
         _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
-    rows = []  # (attribute, value, observed_at, source, notes)
-    for index, (item, attribute) in enumerate(zip(items, attributes, strict=True)):
-        if attribute is None:
-            continue
-        row_errors_before = len(errors)
-        if "value" not in item:
-            errors.append(ItemError(index, "value", "value is required"))
-        else:
-            problem = value_error_message(attribute, item["value"])
-            if problem:
-                errors.append(ItemError(index, "value", problem))
-        observed_at = now
-        if item.get("observedAt") not in (None, ""):
-            observed_at, problem = parse_observed_at(item["observedAt"], now=now)
-            if problem:
-                errors.append(ItemError(index, "observedAt", problem))
-        source = item.get("source")
-        if source in (None, ""):
-            source = channel
-        elif problem := text_item_problem(source, name="source", max_length=MAX_SOURCE_LENGTH):
-            errors.append(ItemError(index, "source", problem))
-        notes = item.get("notes")
-        if notes is None:
-            notes = ""
-        elif problem := text_item_problem(notes, name="notes", max_length=MAX_NOTES_LENGTH):
-            errors.append(ItemError(index, "notes", problem))
-        if len(errors) == row_errors_before:
-            rows.append((attribute, item["value"], observed_at, source, notes))
+    rows, moments, newest, as_sent = _checked_rows(items, attributes, task_names, errors, now=now, channel=channel)
     _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
     # Only a valid request can be a replay: the content fingerprint leaves per-item batchIds out, so
     # looking the batch up earlier would answer "replayed" to items that disagree on their batchId.
+    # The batch row is written first: the same batch sent concurrently waits for this transaction,
+    # then answers as it did (or, should it roll back, is stored itself).
+    batch_pk = None
     if batch_customer_id is not None:
-        existing = TelemetryBatch.objects.filter(customer_id=batch_customer_id, batch_id=batch_id).first()
-        if existing is not None:
-            return _replay_or_conflict(existing, digest, batch_id)
-
-    batch = None
-    if batch_id is not None and batch_customer_id is not None:
-        try:
-            with transaction.atomic():
-                batch = TelemetryBatch.objects.create(
-                    customer_id=batch_customer_id,
-                    batch_id=batch_id,
-                    content_hash=digest,
-                    channel=channel[:30],
-                    actor_label=label[:150],
-                    value_count=len(rows),
-                )
-        except IntegrityError:
-            # The same batch was stored concurrently and has committed since: answer as it did.
+        digest = content_key or content_hash(items)
+        batch_pk = insert_row_unless_exists(
+            TelemetryBatch,
+            {
+                "customer_id": batch_customer_id,
+                "batch_id": batch_id,
+                "content_hash": digest,
+                "channel": channel[:30],
+                "actor_label": label[:150],
+                "value_count": len(rows),
+                "response": {},
+                "created_at": now,
+            },
+            unique=("customer_id", "batch_id"),
+        )
+        if batch_pk is None:
             existing = TelemetryBatch.objects.get(customer_id=batch_customer_id, batch_id=batch_id)
             return _replay_or_conflict(existing, digest, batch_id)
 
-    values = _store_values(rows, batch_id=batch_id or "", now=now)
-
-    # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
-    # The maximum is taken in the database, so a concurrent ingestion's later value is never undone;
-    # evaluation writes it in the same statement as isMet, so each attribute row is written once.
-    seen: dict[int, object] = {}
-    for attribute, _, observed_at, _, _ in rows:
-        if attribute.pk not in seen or observed_at > seen[attribute.pk]:
-            seen[attribute.pk] = observed_at
+    # One multi-row INSERT; each id comes back with the value as the database stores it, so the
+    # evaluation below uses the new values without reading them back.
+    stored = insert_rows(
+        CustomerTelemetryValue,
+        VALUE_FIELDS,
+        rows,
+        constants={"batch_id": batch_id or "", "created_at": now},
+        stored_json="value",
+    )
+    ids = [pk for pk, _ in stored]
+    new_values: dict[int, NewValue] = {}
+    last_seen: dict[int, str] = {}
+    for attribute_id, position in newest.items():
+        value, observed_iso = rows[position][1], rows[position][4]
+        if type(value) not in (bool, int, str):  # others (floats, JSON) as the database gives them back
+            value = json.loads(stored[position][1])
+        new_values[attribute_id] = NewValue(moments[position], ids[position], value)
+        # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
+        # The maximum is taken in the database, so a concurrent ingestion's later value is never undone;
+        # evaluation writes it in the same statement as isMet, so each attribute row is written once.
+        last_seen[attribute_id] = observed_iso
 
     extra = {"batchId": batch_id, "channel": channel} if batch_id else {"channel": channel}
     # The tasks and attributes locked above are the ones to evaluate: no second read of thousands of rows.
     changes = evaluate_customer_tasks(
-        task_ids=[task.pk for task in tasks], now=now, evidence_extra=extra, locked=(tasks, locked), last_seen=seen
+        task_ids=[task[0] for task in locked.tasks],
+        now=now,
+        evidence_extra=extra,
+        locked=locked,
+        last_seen=last_seen,
+        new_values=new_values,
     )
 
+    answered_batch = batch_id or None
     response = {
         "batchId": batch_id,
-        "stored": len(values),
-        "values": [value_as_dict(v) for v in values],
+        "stored": len(ids),
+        # What value_as_dict gives for each stored value, built from the rows themselves.
+        "values": [
+            {
+                "id": str(pk),
+                "customerAttributeId": str(attribute_id),
+                "value": value,
+                "observedAt": observed_iso,
+                "source": source,
+                "notes": notes,
+                "batchId": answered_batch,
+            }
+            for pk, (attribute_id, value, source, notes, observed_iso) in zip(ids, rows, strict=True)
+        ],
         "statusChanges": [c.as_dict() for c in changes],
     }
-    if batch is not None:
-        batch.response = response
-        batch.save(update_fields=["response"])
+    if batch_pk is not None:
+        # The answer for replays, without its values: those are the batch's rows in the values table,
+        # read back on a replay (see _first_answer), so thousands of them are not written twice.
+        stored_answer = {"batchId": batch_id, "stored": len(ids), "statusChanges": response["statusChanges"]}
+        if as_sent:
+            stored_answer[OBSERVED_AS_SENT] = {str(position): iso for position, iso in as_sent.items()}
+        TelemetryBatch.objects.filter(pk=batch_pk).update(response=stored_answer)
     audit_record(
         actor=label if isinstance(actor, ApiKey) else actor,
         action="telemetry.ingest",
         object_type="telemetry_batch",
         object_id=batch_id or "",
         customer_id=next(iter(customer_ids)) if len(customer_ids) == 1 else None,
-        summary=f"{len(values)} telemetry values via {channel}; {len(changes)} task status changes",
+        summary=f"{len(ids)} telemetry values via {channel}; {len(changes)} task status changes",
         details={
             "channel": channel,
             "batchId": batch_id,
-            "values": len(values),
+            "values": len(ids),
             "customerIds": sorted(customer_ids),
-            "statusChanges": [c.as_dict() for c in changes[:200]],
+            "statusChanges": response["statusChanges"][:200],
         },
     )
-    return IngestResult(batch_id=batch_id, values=values, status_changes=changes, response=response)
 
+    def stored_values() -> list[CustomerTelemetryValue]:
+        # Positional arguments in field order (id first): the cheapest way to build the instances.
+        return [
+            CustomerTelemetryValue(pk, attribute_id, value, source, batch_id or "", notes, moment, now)
+            for pk, (attribute_id, value, source, notes, _), moment in zip(ids, rows, moments, strict=True)
+        ]
 
-VALUE_FIELDS = ("customer_attribute_id", "value", "source", "batch_id", "notes", "observed_at", "created_at")
-
-
-def _store_values(rows: list[tuple], *, batch_id: str, now) -> list[CustomerTelemetryValue]:
-    """One multi-row INSERT of the checked rows; the stored values, in item order, with their ids."""
-    ids = insert_rows(
-        CustomerTelemetryValue,
-        VALUE_FIELDS,
-        [
-            (attribute.pk, value, source, batch_id, notes, observed_at, now)
-            for attribute, value, observed_at, source, notes in rows
-        ],
+    return IngestResult(
+        batch_id=batch_id, value_ids=ids, status_changes=changes, response=response, stored_values=stored_values
     )
-    # Positional arguments in field order (id first): the cheapest way to build thousands of instances.
-    return [
-        CustomerTelemetryValue(pk, attribute.pk, value, source, batch_id, notes, observed_at, now)
-        for pk, (attribute, value, observed_at, source, notes) in zip(ids, rows, strict=True)
-    ]
+
+
+VALUE_FIELDS = ("customer_attribute_id", "value", "source", "notes", "observed_at")
+
+
+def _checked_rows(items, attributes, task_names, errors: list[ItemError], *, now, channel: str):
+    """Check every item against its attribute (as locked) and build the rows to store.
+
+    Returns (rows, moments, newest, as_sent): rows (attribute id, value, source, notes, observedAt as
+    ISO 8601, with the offset it was sent with) in item order, the observedAt of each row, for each
+    attribute the position of its newest row (the greatest observedAt, then the last item, which gets
+    the greatest id), and {position: observedAt} for the rows whose observedAt reads back in another
+    form (sent with an offset other than the database's). Problems go to `errors`. Checks of a text or
+    a timestamp are made once per distinct text: a batch repeats its sources and timestamps thousands
+    of times.
+    """
+    rows: list[tuple] = []
+    moments: list = []
+    newest: dict[int, int] = {}
+    as_sent: dict[int, str] = {}
+    zone = connection.timezone
+    now_iso = now.isoformat()
+    parsed: dict[str, tuple] = {}
+    texts: dict[tuple[str, str], str | None] = {}
+
+    def text_problem(value, name: str, max_length: int) -> str | None:
+        if not isinstance(value, str):
+            return text_item_problem(value, name=name, max_length=max_length)
+        key = (name, value)
+        if key not in texts:
+            texts[key] = text_item_problem(value, name=name, max_length=max_length)
+        return texts[key]
+
+    for index, (item, attribute) in enumerate(zip(items, attributes, strict=True)):
+        if attribute is None:
+            continue
+        pk, task_id, name, data_type = attribute[:4]
+        row_errors_before = len(errors)
+        if "value" not in item:
+            errors.append(ItemError(index, "value", "value is required"))
+        else:
+            problem = value_error_message(
+                item["value"], data_type=data_type, attribute_name=name, task_name=task_names[task_id]
+            )
+            if problem:
+                errors.append(ItemError(index, "value", problem))
+        observed_at, observed_iso, differs = now, now_iso, False
+        raw = item.get("observedAt")
+        if raw not in (None, ""):
+            known = parsed.get(raw) if isinstance(raw, str) else None
+            if known is None:
+                moment, problem = parse_observed_at(raw, now=now)
+                iso = moment.isoformat() if moment is not None else None
+                known = (moment, problem, iso, moment is not None and moment.astimezone(zone).isoformat() != iso)
+                if isinstance(raw, str):
+                    parsed[raw] = known
+            observed_at, problem, observed_iso, differs = known
+            if problem:
+                errors.append(ItemError(index, "observedAt", problem))
+        source = item.get("source")
+        if source in (None, ""):
+            source = channel
+        elif problem := text_problem(source, "source", MAX_SOURCE_LENGTH):
+            errors.append(ItemError(index, "source", problem))
+        notes = item.get("notes")
+        if notes is None:
+            notes = ""
+        elif problem := text_problem(notes, "notes", MAX_NOTES_LENGTH):
+            errors.append(ItemError(index, "notes", problem))
+        if len(errors) == row_errors_before:
+            position = len(rows)
+            rows.append((pk, item["value"], source, notes, observed_iso))
+            moments.append(observed_at)
+            if differs:
+                as_sent[position] = observed_iso
+            best = newest.get(pk)
+            if best is None or observed_at >= moments[best]:
+                newest[pk] = position
+    return rows, moments, newest, as_sent
 
 
 def _gone_attribute(pk) -> str:
@@ -352,15 +439,51 @@ def _replay_or_conflict(batch: TelemetryBatch, digest: str, batch_id: str) -> In
             f"batchId {batch_id!r} was already used for different values; use a new batchId",
             field="batchId",
         )
-    response = batch.response or {}
     values = list(
         CustomerTelemetryValue.objects.filter(
             batch_id=batch_id,
             customer_attribute__customer_task__adoption_plan__customer_product__customer_id=batch.customer_id,
         ).order_by("pk")
     )
+    response = _first_answer(batch.response or {}, values)
     changes = [StatusChange.from_dict(d) for d in response.get("statusChanges", [])]
-    return IngestResult(batch_id=batch_id, values=values, status_changes=changes, replayed=True, response=response)
+    return IngestResult(
+        batch_id=batch_id,
+        value_ids=[value.pk for value in values],
+        status_changes=changes,
+        replayed=True,
+        response=response,
+        stored_values=lambda: values,
+    )
+
+
+# Key of the stored answer: {position: observedAt} of the values whose observedAt was answered in
+# another form than the one read back (sent with another offset).
+OBSERVED_AS_SENT = "observedAtAsSent"
+
+
+def _first_answer(stored: dict, values: list[CustomerTelemetryValue]) -> dict:
+    """The first answer to a batch, from its stored answer and its values (in id order, the item order).
+
+    The stored answer holds everything but the values (older batches may hold them too, then it is
+    the answer as it is); each value is answered as value_as_dict gives it, with observedAt as it was
+    first answered.
+    """
+    if "values" in stored:
+        return stored
+    as_sent = stored.get(OBSERVED_AS_SENT, {})
+    answered = []
+    for position, value in enumerate(values):
+        row = value_as_dict(value)
+        if str(position) in as_sent:
+            row["observedAt"] = as_sent[str(position)]
+        answered.append(row)
+    return {
+        "batchId": stored.get("batchId"),
+        "stored": stored.get("stored", len(answered)),
+        "values": answered,
+        "statusChanges": stored.get("statusChanges", []),
+    }
 
 
 # --- reset to telemetry ------------------------------------------------------------------------

@@ -426,7 +426,7 @@ class ImportResult:
 
     @property
     def stored(self) -> int:
-        return len(self.ingest.values) if self.ingest else 0
+        return len(self.ingest.value_ids) if self.ingest else 0
 
     @property
     def status_changes(self) -> list[StatusChange]:
@@ -649,11 +649,11 @@ def telemetry_import_commit(
             object_type="telemetry_batch",
             object_id=preview.batch_id,
             customer_id=customer_id,
-            summary=f"Imported {len(result.values)} telemetry values from {filename or 'a file'}",
+            summary=f"Imported {len(result.value_ids)} telemetry values from {filename or 'a file'}",
             details={
                 "filename": filename,
                 "rowsRead": preview.rows_read,
-                "stored": len(result.values),
+                "stored": len(result.value_ids),
                 "skipped": len(preview.skipped),
                 "statusChanges": len(result.status_changes),
                 "replayed": result.replayed,
@@ -727,9 +727,9 @@ def telemetry_import_commit_in_chunks(
             except DomainError as error:
                 _raise_rows(_row_errors(error, rows), cls=type(error))
             if result.replayed:
-                replayed += len(result.values)
+                replayed += len(result.value_ids)
             else:
-                stored += len(result.values)
+                stored += len(result.value_ids)
             changes += len(result.status_changes)
         if progress:
             progress(min((chunk + 1) * chunk_rows, preview.rows_read), preview.rows_read)

@@ -290,6 +290,37 @@ def test_two_ingestions_for_one_task_never_deadlock(telemetry_world):
     )
 
 
+class PauseAfterBatchInsert(Side):
+    """A request paused right after it wrote its batch row (not committed yet)."""
+
+    def __call__(self, execute, sql, params, many, context):
+        self.pid = context["connection"].connection.info.backend_pid
+        result = execute(sql, params, many, context)
+        if not self.paused.is_set() and sql.startswith(f'INSERT INTO "{TelemetryBatch._meta.db_table}"'):
+            self.paused.set()
+            self.release.wait(timeout=60)
+        return result
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_same_batch_sent_twice_at_once_is_stored_once_and_answered_twice_alike(telemetry_world):
+    world = telemetry_world
+    values = [("sso_enabled", True), ("users", 10)]
+    first = PauseAfterBatchInsert("first", lambda: post_telemetry(world, "twice", values))
+    second = Side("second", lambda: post_telemetry(world, "twice", values))
+
+    # The second request waits (for the first one's task rows, locked before its batch row was written),
+    # then finds the batch and answers as the first did: nothing is stored twice.
+    force_interleaving(first, second)
+
+    assert_finished_cleanly(first, second)
+    assert first.result[1]["replayed"] is False and second.result[1]["replayed"] is True
+    assert second.result[1] == {**first.result[1], "replayed": True}
+    assert CustomerTelemetryValue.objects.count() == 2 and TelemetryBatch.objects.count() == 1
+    assert world.task.history.count() == 1
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("ingestion_first", [True, False], ids=["ingest-then-manual", "manual-then-ingest"])

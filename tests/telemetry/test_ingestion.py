@@ -16,9 +16,9 @@ from customers.permissions import customer_ids_visible_to
 from telemetry.criteria import CLOCK_SKEW_TOLERANCE
 from telemetry.ingestion import parse_observed_at
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
-from telemetry.services import telemetry_ingest
+from telemetry.services import customer_task_reset_to_telemetry, telemetry_ingest
 from tests.conftest import postgres_only
-from tests.factories import AdoptionPlanFactory
+from tests.factories import AdoptionPlanFactory, CustomerTelemetryValueFactory
 from tests.telemetry.conftest import add_task, attr
 
 pytestmark = pytest.mark.django_db
@@ -493,6 +493,105 @@ def test_same_batch_again_is_a_replay_that_stores_nothing(plan, customer, admin_
     assert (batch.customer, batch.batch_id, batch.value_count) == (customer, "nightly-1", 1)
 
 
+def test_a_replay_answers_as_the_first_time_though_the_batch_row_keeps_no_values(plan, customer, admin_user):
+    _, (n, doc, flag, users) = add_task(
+        plan,
+        attr("n", DataType.NUMBER, {"op": "gte", "value": 1}),
+        attr("doc", DataType.JSON, {"op": "exists", "path": "a"}),
+        attr("flag"),
+        attr("users", DataType.NUMBER, {"op": "gte", "value": 1}),
+    )
+    items = [
+        {"customerAttributeId": str(n.pk), "value": 93.5, "observedAt": "2024-05-01T14:00:00+02:00"},
+        {"customerAttributeId": str(doc.pk), "value": {"b": 1.5, "a": [1, 2]}, "observedAt": "2024-05-01T12:00:00Z"},
+        {"customerAttributeId": str(flag.pk), "value": True, "observedAt": "2024-05-02", "notes": "by hand"},
+        {"customerAttributeId": str(users.pk), "value": 1e20, "source": "idp"},
+        {"customerAttributeId": str(n.pk), "value": 7, "observedAt": "2024-05-01T09:30:00.250000-04:00"},
+    ]
+    first = telemetry_ingest(actor=admin_user, items=items, batch_id="offsets", customer=customer)
+
+    answered = first.as_dict()["values"]
+    assert [v["observedAt"] for v in answered[:3]] == [
+        "2024-05-01T14:00:00+02:00",  # as sent, not as stored (12:00 UTC)
+        "2024-05-01T12:00:00+00:00",
+        "2024-05-02T00:00:00+00:00",
+    ]
+    assert answered[4]["observedAt"] == "2024-05-01T09:30:00.250000-04:00"
+    # The batch row keeps the answer without its values (they are the values table's rows), and the
+    # observed times that read back in another form.
+    stored = TelemetryBatch.objects.get().response
+    assert "values" not in stored and stored["stored"] == 5
+    assert stored["observedAtAsSent"] == {"0": "2024-05-01T14:00:00+02:00", "4": "2024-05-01T09:30:00.250000-04:00"}
+
+    again = telemetry_ingest(actor=admin_user, items=items, batch_id="offsets", customer=customer)
+
+    assert again.replayed is True
+    assert again.as_dict() == {**first.as_dict(), "replayed": True}
+    assert again.value_ids == first.value_ids == [int(v["id"]) for v in answered]
+    assert CustomerTelemetryValue.objects.count() == 5
+
+
+def test_a_batch_stored_with_its_values_in_the_answer_replays_that_answer(plan, customer, admin_user):
+    _, (sso,) = add_task(plan, attr("sso"))
+    items = [{"customerAttributeId": str(sso.pk), "value": True}]
+    first = telemetry_ingest(actor=admin_user, items=items, batch_id="older", customer=customer)
+    # Batches stored before the answer left its values out hold the whole answer: replayed as it is.
+    whole = {**first.response, "values": [{**first.response["values"][0], "notes": "as answered then"}]}
+    TelemetryBatch.objects.update(response=whole)
+
+    again = telemetry_ingest(actor=admin_user, items=items, batch_id="older", customer=customer)
+
+    assert again.replayed and again.as_dict() == {**whole, "replayed": True}
+
+
+BIG = 1.5e25  # the float is 15000000000000000905969664; PostgreSQL stores the decimal 15000000000000000000000000
+
+
+def test_ingestion_evaluates_and_records_evidence_as_the_stored_values_give_them(plan, customer, admin_user):
+    """The new values are evaluated without being read back; the evidence is what reading them gives."""
+    task, (big, doc, late, seen) = add_task(
+        plan,
+        attr("big", DataType.NUMBER, {"op": "gte", "value": 15000000000000000100000000}),
+        attr("doc", DataType.JSON, {"op": "gte", "value": 1, "path": "x"}),
+        attr("late"),
+        attr("seen", DataType.NUMBER, {"op": "gte", "value": 5}),
+    )
+    stored_later = datetime(2024, 6, 1, tzinfo=UTC)
+    CustomerTelemetryValueFactory(customer_attribute=late, value=True, observed_at=stored_later)
+    items = [
+        {"customerAttributeId": str(big.pk), "value": BIG, "observedAt": "2024-05-01T14:00:00+02:00"},
+        {"customerAttributeId": str(doc.pk), "value": {"x": -0.0, "y": [1e20]}},
+        # A late arrival: older than the stored value, which stays the latest.
+        {"customerAttributeId": str(late.pk), "value": False, "observedAt": "2024-05-01T00:00:00Z"},
+        # Two values for one attribute: the later observedAt is the latest, whatever the item order.
+        {"customerAttributeId": str(seen.pk), "value": 9, "observedAt": "2024-05-03T00:00:00Z"},
+        {"customerAttributeId": str(seen.pk), "value": 1, "observedAt": "2024-05-02T00:00:00Z"},
+    ]
+
+    result = telemetry_ingest(actor=admin_user, items=items, batch_id="evidence", customer=customer)
+
+    # Each value as reading it back gives it (PostgreSQL: 1.5e25 is the decimal 15 followed by 24 zeros,
+    # which does not meet "≥ 150...0100000000" although the float sent does; -0.0 is 0).
+    read_back = {v.customer_attribute.name: v.value for v in CustomerTelemetryValue.objects.filter(batch_id="evidence")}
+    if connection.vendor == "postgresql":
+        assert read_back["big"] == 15000000000000000000000000 and read_back["doc"] == {"x": 0, "y": [10**20]}
+    met = dict(CustomerTelemetryAttribute.objects.filter(customer_task=task).values_list("name", "is_met"))
+    assert met == {"big": read_back["big"] >= 15000000000000000100000000, "doc": False, "late": True, "seen": True}
+    assert [(c.customer_task_id, c.to_status) for c in result.status_changes] == [(task.pk, TaskStatus.IN_PROGRESS)]
+    ingested = TaskStatusChange.objects.get(customer_task=task).evidence
+    rows = {row["name"]: row for row in ingested["attributes"]}
+    assert (rows["big"]["value"], rows["big"]["observedAt"]) == (read_back["big"], "2024-05-01T12:00:00+00:00")
+    assert rows["doc"]["value"] == read_back["doc"]
+    assert (rows["late"]["value"], rows["late"]["observedAt"]) == (True, stored_later.isoformat())
+    assert (rows["seen"]["value"], rows["seen"]["observedAt"]) == (9, "2024-05-03T00:00:00+00:00")
+
+    # Handing the task back to telemetry evaluates it again from the stored values: the same evidence.
+    customer_task_reset_to_telemetry(actor=admin_user, task=task)
+    again = TaskStatusChange.objects.filter(customer_task=task).latest("pk").evidence
+    assert again["attributes"] == ingested["attributes"] and again["computedStatus"] == ingested["computedStatus"]
+    assert [row["name"] for row in ingested["attributes"]] == ["big", "doc", "late", "seen"]  # attribute order
+
+
 def test_same_batch_with_other_content_is_a_conflict(plan, customer, admin_user):
     _, (sso,) = add_task(plan, attr("sso"))
     telemetry_ingest(actor=admin_user, items=[{"customerAttributeId": sso.pk, "value": True}], batch_id="b7")
@@ -805,8 +904,9 @@ def test_a_5000_value_batch_runs_the_same_small_number_of_queries_as_10_values()
     assert result.as_dict()["stored"] == 5000 and len(result.status_changes) == 1250
 
     statements = [q["sql"][:60] for q in many.captured_queries]
-    # Resolve, lock tasks, lock attributes, replay lookup, batch insert (in a savepoint), one INSERT of
-    # the values, latest values, one UPDATE of the attributes, one of the changed tasks' status fields,
-    # one of the other tasks' telemetry status, one history INSERT, plan lock, totals, plan update,
-    # batch response, audit; the rest are savepoints.
-    assert len(many) == len(few) == 24, statements
+    # Resolve (ids only), lock tasks, lock attributes (with their latest values), batch insert unless it
+    # exists (no savepoint, no separate replay lookup), one INSERT of the values (no read back), one
+    # UPDATE of the attributes, one of the changed tasks' status fields, one of the other tasks'
+    # telemetry status, one history INSERT, plan lock, totals, plan update, batch response, audit; the
+    # other two are the service's own savepoint (inside the test's transaction).
+    assert len(many) == len(few) == 16, "\n".join(statements)

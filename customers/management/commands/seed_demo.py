@@ -348,5 +348,5 @@ class Command(BaseCommand):
             for task_name, attribute_name, value, days_ago in demo["values"]
         ]
         result = telemetry_ingest(actor=actor, items=items, batch_id=f"demo-plan-{plan.pk}", channel="demo")
-        totals["values"] += len(result.values)
+        totals["values"] += len(result.value_ids)
         totals["changes"] += len(result.status_changes)
