@@ -868,6 +868,32 @@ def test_a_5000_value_batch_is_stored_in_item_order_with_every_effect():
     assert AuditLog.objects.filter(action="telemetry.ingest", object_id="big").count() == 1
 
 
+@postgres_only
+def test_evaluation_rewrites_attribute_rows_beside_their_old_versions():
+    """Attribute pages keep 30% of their room (fillfactor 70), so a rewritten row can stay on its page
+    and none of the table's indexes gets a new entry (a heap-only update). Rows that do not fit move to
+    pages with room and fit there next time (as long as no older transaction, in any database of the
+    server, keeps the old versions from being pruned); the room kept from the start is what this test
+    can count: about two rows in five fit at once on the freshly written pages, none on packed ones."""
+    table = CustomerTelemetryAttribute._meta.db_table
+    customer, attributes = _world(plans=1, tasks_per_plan=500)  # 1,000 rows on many pages
+
+    def updates():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s", [table])
+            return cursor.fetchone()
+
+    before = updates()
+    telemetry_ingest(actor="bench", items=_items(attributes, 1000), customer=customer)
+    after = updates()
+
+    assert after[0] - before[0] == 1000
+    assert after[1] - before[1] >= 300  # with the table packed: none
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
+
+
 def test_a_refused_5000_value_batch_changes_nothing():
     customer, attributes = _world(plans=5, tasks_per_plan=500)
     items = _flipping_items(attributes, flip_every=2, base=datetime(2024, 5, 1, tzinfo=UTC))
