@@ -27,7 +27,8 @@ from django.db import connection
 from django.db.models import JSONField, Model
 from django.db.models.expressions import RawSQL
 
-from adoption.models import CustomerTask
+from adoption.models import AdoptionPlan, CustomerTask
+from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
 
@@ -232,7 +233,7 @@ def id_set(ids: Iterable[int]) -> RawSQL:
 
 # --- the locking reads ----------------------------------------------------------------------------------
 
-# Columns of task_rows_for_update, in order.
+# Columns of task_rows_for_update, in order: the task's, then its customer's id.
 TASK_ROW = (
     "id",
     "adoption_plan_id",
@@ -242,6 +243,7 @@ TASK_ROW = (
     "telemetry_status",
     "completed_at",
     "completed_by",
+    "customer_id",
 )
 # Columns of attribute_rows_for_update, in order: the attribute's, then its latest value's (None
 # without one; read for active attributes only), with the criterion and the value as JSON text.
@@ -291,21 +293,43 @@ def _fetch(sql: str, params: list, moments: Sequence[int], booleans: Sequence[in
     return fixed
 
 
-def _in_ids(column: str) -> str:
+def _ids() -> str:
+    """The ids of a JSON array parameter, as a subquery's select list and FROM."""
     if _is_postgresql():
-        return f"{column} IN (SELECT value::bigint FROM jsonb_array_elements_text(%s::jsonb))"
-    return f"{column} IN (SELECT value FROM json_each(%s))"
+        return "value::bigint FROM jsonb_array_elements_text(%s::jsonb)"
+    return "value FROM json_each(%s)"
 
 
-def task_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:
-    """Lock the customer tasks (FOR UPDATE, in id order) and answer their TASK_ROW columns, by id."""
+def _in_ids(column: str) -> str:
+    return f"{column} IN (SELECT {_ids()})"
+
+
+def task_rows_for_update(
+    task_ids: Iterable[int] = (), *, of_attributes: Iterable[int] = (), customer_ids: Iterable[int] | None = None
+) -> list[tuple]:
+    """Lock the customer tasks (FOR UPDATE, in id order) and answer their TASK_ROW columns, by id.
+
+    The tasks are `task_ids` and the tasks of the attributes `of_attributes`, those of the customers
+    `customer_ids` only (None: any customer); the others are neither locked nor answered.
+    """
     quote = connection.ops.quote_name
-    table = quote(CustomerTask._meta.db_table)
+    tasks = quote(CustomerTask._meta.db_table)
+    plans = quote(AdoptionPlan._meta.db_table)
+    assignments = quote(CustomerProduct._meta.db_table)
+    attributes = quote(CustomerTelemetryAttribute._meta.db_table)
+    columns = ", ".join([*(f"t.{quote(c)}" for c in TASK_ROW[:-1]), "cp.customer_id"])
+    wanted = f"SELECT {_ids()} UNION SELECT a.customer_task_id FROM {attributes} a WHERE a.id IN (SELECT {_ids()})"
+    params = [json.dumps(sorted({int(pk) for pk in task_ids})), json.dumps(sorted({int(pk) for pk in of_attributes}))]
+    scope = ""
+    if customer_ids is not None:
+        scope = f" AND cp.customer_id IN (SELECT {_ids()})"
+        params.append(json.dumps(sorted({int(pk) for pk in customer_ids})))
     sql = (
-        f"SELECT {', '.join(f't.{quote(c)}' for c in TASK_ROW)} FROM {table} t "
-        f"WHERE {_in_ids('t.id')} ORDER BY t.id" + (" FOR UPDATE" if _is_postgresql() else "")
+        f"SELECT {columns} FROM {tasks} t JOIN {plans} p ON p.id = t.adoption_plan_id "
+        f"JOIN {assignments} cp ON cp.id = p.customer_product_id WHERE t.id IN ({wanted}){scope} ORDER BY t.id"
+        + (" FOR UPDATE OF t" if _is_postgresql() else "")
     )
-    return _fetch(sql, [json.dumps(sorted({int(pk) for pk in task_ids}))], moments=[TASK_ROW.index("completed_at")])
+    return _fetch(sql, params, moments=[TASK_ROW.index("completed_at")])
 
 
 def attribute_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:

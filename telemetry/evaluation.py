@@ -100,7 +100,7 @@ class Locked(NamedTuple):
     """What lock_tasks_and_attributes read under its locks: plain rows, in id order.
 
     tasks: (id, adoption_plan_id, name, status, status_update_source, telemetry_status, completed_at,
-    completed_by); attributes: (id, customer_task_id, name, data_type, is_required, success_criteria
+    completed_by, the customer's id); attributes: (id, customer_task_id, name, data_type, is_required, success_criteria
     as JSON text, order, is_active, then the latest value's id, observed_at and value as JSON text,
     None without a value or for an inactive attribute). See telemetry.bulk.TASK_ROW and ATTRIBUTE_ROW.
     """
@@ -109,15 +109,9 @@ class Locked(NamedTuple):
     attributes: list[tuple]
 
 
-class NewValue(NamedTuple):
-    """The newest value an ingestion stored for an attribute in this transaction."""
-
-    observed_at: datetime
-    id: int
-    value: Any  # as the database gives it back
-
-
-def lock_tasks_and_attributes(task_ids: Iterable[int]) -> Locked:
+def lock_tasks_and_attributes(
+    task_ids: Iterable[int], *, of_attributes: Iterable[int] = (), customer_ids: Iterable[int] | None = None
+) -> Locked:
     """Row-lock the given customer tasks (by id), then every attribute of those tasks (by id), and
     return both as read under the lock, each active attribute with its latest value.
 
@@ -126,11 +120,15 @@ def lock_tasks_and_attributes(task_ids: Iterable[int]) -> Locked:
     latest values read here stay the latest until this transaction ends (only holders of the task lock
     store values). Must run inside a transaction; locking rows this transaction already holds is
     harmless. Two statements, plain rows (a 5,000-value batch reads thousands of them).
+
+    Ingestion also names attributes (`of_attributes`: their tasks are locked too), found in the same
+    statement, and limits the tasks to its scope (`customer_ids`; None: any customer).
     """
     ids = sorted({int(pk) for pk in task_ids})
-    if not ids:
+    attribute_ids = sorted({int(pk) for pk in of_attributes})
+    if not ids and not attribute_ids:
         return Locked([], [])
-    tasks = task_rows_for_update(ids)
+    tasks = task_rows_for_update(ids, of_attributes=attribute_ids, customer_ids=customer_ids)
     return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
 
 
@@ -141,6 +139,7 @@ def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describ
     rows = []
     for attribute, met, latest in sorted(evaluated, key=lambda e: (e[0][6], e[0][0])):  # (order, id)
         pk, _, name, data_type, is_required, criterion_text = attribute[:6]
+        value, observed_at = (latest[2], latest[0].astimezone(zone).isoformat()) if latest else (None, None)
         key = (criterion_text, name, data_type)
         sentence = describe.get(key)
         if sentence is None:
@@ -152,8 +151,8 @@ def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describ
                 "dataType": data_type,
                 "isRequired": is_required,
                 "hasValue": latest is not None,
-                "value": latest.value if latest is not None else None,
-                "observedAt": latest.observed_at.astimezone(zone).isoformat() if latest is not None else None,
+                "value": value,
+                "observedAt": observed_at,
                 "criterion": sentence,
                 "isMet": met,
             }
@@ -177,7 +176,7 @@ def evaluate_customer_tasks(
     note: str = "",
     locked: Locked | None = None,
     last_seen: dict[int, datetime | str] | None = None,
-    new_values: dict[int, NewValue] | None = None,
+    new_values: dict[int, tuple[datetime, int, Any]] | None = None,
 ) -> list[StatusChange]:
     """Evaluate the given tasks against their latest telemetry and apply what follows.
 
@@ -192,9 +191,9 @@ def evaluate_customer_tasks(
     its row locks in the shared order: tasks, attributes, plans. `locked`: what
     `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion locks before
     it writes), so the rows are not read twice; the caller must not have changed their status,
-    criteria or activity since. `new_values` ({attribute id: NewValue}): the newest value the caller
-    stored since, per attribute; it is the latest unless the one read under the lock is later, so the
-    values are not read back. `last_seen` ({attribute id: observedAt of its newest new value},
+    criteria or activity since. `new_values` ({attribute id: (observedAt, id, value as the database
+    gives it back)}): the newest value the caller stored since, per attribute; it is the latest unless
+    the one read under the lock is later, so the values are not read back. `last_seen` ({attribute id: observedAt of its newest new value},
     attributes of the given tasks) raises their last_seen_at in the same statement that records isMet.
     """
     ids = sorted({int(pk) for pk in task_ids})
@@ -215,19 +214,16 @@ def evaluate_customer_tasks(
             pk, task_id, _, data_type, _, criterion_text, _, active, latest_id, latest_at, latest_text = attribute
             if not active:
                 continue
+            # latest: (observedAt, id, value), the greatest (observedAt, id) of the new and stored values
             latest = new_values.get(pk)
-            if (
-                latest is not None
-                and latest_id is not None
-                and (latest.observed_at, latest.id) < (latest_at, latest_id)
-            ):
+            if latest is not None and latest_id is not None and latest[:2] < (latest_at, latest_id):
                 latest = None  # a later value was stored before (a late arrival does not replace it)
             if latest is None and latest_id is not None:
-                latest = NewValue(latest_at, latest_id, json.loads(latest_text))
+                latest = (latest_at, latest_id, json.loads(latest_text))
             check = checks.get((criterion_text, data_type))
             if check is None:
                 check = checks[criterion_text, data_type] = criteria.Prepared(_criterion(criterion_text), data_type)
-            met = check.evaluate(latest.value if latest is not None else None, has_value=latest is not None, now=now)
+            met = check.evaluate(latest[2] if latest is not None else None, has_value=latest is not None, now=now)
             recorded.append((pk, met, seen.pop(pk, None)))
             by_task[task_id].append((attribute, met, latest))
         # One UPDATE ... FROM (the rows) for isMet, lastCheckedAt and (ingestion) lastSeenAt: no CASE
@@ -240,7 +236,7 @@ def evaluate_customer_tasks(
         history: list[tuple] = []  # HISTORY_FIELDS
         changes: list[StatusChange] = []
         describe: dict[tuple, str] = {}
-        for pk, plan_id, name, status, source, telemetry_status, completed_at, completed_by in tasks:
+        for pk, plan_id, name, status, source, telemetry_status, completed_at, completed_by, _ in tasks:
             evaluated = by_task.get(pk, [])
             computed = _computed_status([(attribute[4], met) for attribute, met, _ in evaluated])
             owned_by_telemetry = source != StatusSource.MANUAL

@@ -30,7 +30,7 @@ from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from config.text import character_problem
 from customers.models import Customer
 from telemetry.bulk import insert_row_unless_exists, insert_rows
-from telemetry.evaluation import NewValue, StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
+from telemetry.evaluation import StatusChange, evaluate_customer_tasks, lock_tasks_and_attributes
 from telemetry.ingestion import (
     MAX_BATCH_ID_LENGTH,
     MAX_ITEMS,
@@ -39,8 +39,10 @@ from telemetry.ingestion import (
     ItemError,
     content_hash,
     normalize_customer_ids,
+    not_found_attribute,
+    parse_attribute_references,
     parse_observed_at,
-    resolve_attribute_references,
+    scope_customer_ids,
     text_item_problem,
     value_error_message,
 )
@@ -155,18 +157,41 @@ def telemetry_ingest(
             references.append(None)
         else:
             references.append(item)
-    # Ids only: everything else about an attribute is read under its row lock below.
-    refs, ref_errors = resolve_attribute_references(
-        references,
-        customer_id=customer.pk if customer is not None else None,
-        allowed_customer_ids=normalize_customer_ids(allowed_customer_ids),
-        light=True,
+    allowed = normalize_customer_ids(allowed_customer_ids)
+    customer_id = customer.pk if customer is not None else None
+    # Attributes named by id are found in the statement that locks their tasks, in the caller's scope.
+    by_id, named, ref_errors = parse_attribute_references(
+        references, customer_id=customer_id, allowed_customer_ids=allowed
     )
     errors.extend(ref_errors)
+
+    # Lock order: the tasks these values will make us evaluate, then their attributes, before anything
+    # is written; the plan is locked last, by the evaluation. Everything about the attributes is read
+    # under the lock: a sync may have changed one (its data type, say) since it was named.
+    locked = lock_tasks_and_attributes(
+        {ref[1] for ref in named if ref is not None},
+        of_attributes=by_id,
+        customer_ids=scope_customer_ids(customer_id, allowed),
+    )
+    customer_of_task = {task[0]: task[8] for task in locked.tasks}
+    task_names = {task[0]: task[2] for task in locked.tasks}
+    fresh = {attribute[0]: attribute for attribute in locked.attributes}
+    attributes: list[tuple | None] = [None] * len(items)  # the locked attribute row of each item
+    for pk, indexes in by_id.items():
+        current = fresh.get(pk)  # absent: unknown, or outside the scope (the same answer)
+        for index in indexes:
+            if current is None:
+                errors.append(ItemError(index, "customerAttributeId", not_found_attribute(pk), "scope"))
+            attributes[index] = current
+    for index, ref in enumerate(named):
+        if ref is not None:
+            current = attributes[index] = fresh.get(ref[0])
+            if current is None:  # removed (with its assignment) since it was named
+                errors.append(ItemError(index, "customerAttributeId", not_found_attribute(ref[0]), "scope"))
     if any(e.kind == "scope" for e in errors):
         _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
-    customer_ids = {ref.resolved_customer_id for ref in refs if ref is not None}
+    customer_ids = {customer_of_task[a[1]] for a in attributes if a is not None}
     if customer is not None:
         customer_ids = {customer.pk}
     batch_customer_id = None
@@ -182,21 +207,6 @@ def telemetry_ingest(
             )
         elif customer_ids:
             batch_customer_id = next(iter(customer_ids))
-
-    # Lock order: the tasks these values will make us evaluate, then their attributes, before anything
-    # is written; the plan is locked last, by the evaluation. The attributes are read again under the
-    # lock: a sync may have changed one (its data type, say) since they were resolved.
-    locked = lock_tasks_and_attributes({ref.customer_task_id for ref in refs if ref is not None})
-    task_names = {task[0]: task[2] for task in locked.tasks}
-    fresh = {attribute[0]: attribute for attribute in locked.attributes}
-    attributes: list[tuple | None] = []  # the locked attribute row of each item
-    for index, ref in enumerate(refs):
-        current = None if ref is None else fresh.get(ref.pk)
-        if ref is not None and current is None:  # removed (with its assignment) since it was resolved
-            errors.append(ItemError(index, "customerAttributeId", _gone_attribute(ref.pk), "scope"))
-        attributes.append(current)
-    if any(e.kind == "scope" for e in errors):
-        _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
     rows, moments, newest, as_sent = _checked_rows(items, attributes, task_names, errors, now=now, channel=channel)
     _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
@@ -236,13 +246,13 @@ def telemetry_ingest(
         stored_json="value",
     )
     ids = [pk for pk, _ in stored]
-    new_values: dict[int, NewValue] = {}
+    new_values: dict[int, tuple] = {}  # attribute id -> (observedAt, id, value) of its newest new value
     last_seen: dict[int, str] = {}
     for attribute_id, position in newest.items():
         value, observed_iso = rows[position][1], rows[position][4]
         if type(value) not in (bool, int, str):  # others (floats, JSON) as the database gives them back
             value = json.loads(stored[position][1])
-        new_values[attribute_id] = NewValue(moments[position], ids[position], value)
+        new_values[attribute_id] = (moments[position], ids[position], value)
         # Freshness: last_seen_at is the observedAt of the latest value; an older late arrival leaves it.
         # The maximum is taken in the database, so a concurrent ingestion's later value is never undone;
         # evaluation writes it in the same statement as isMet, so each attribute row is written once.
@@ -390,10 +400,6 @@ def _checked_rows(items, attributes, task_names, errors: list[ItemError], *, now
             if best is None or observed_at >= moments[best]:
                 newest[pk] = position
     return rows, moments, newest, as_sent
-
-
-def _gone_attribute(pk) -> str:
-    return f"customer telemetry attribute '{pk}' not found"
 
 
 def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str | None:
