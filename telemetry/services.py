@@ -159,6 +159,7 @@ def telemetry_ingest(
             references.append(item)
     allowed = normalize_customer_ids(allowed_customer_ids)
     customer_id = customer.pk if customer is not None else None
+    scope = scope_customer_ids(customer_id, allowed)  # None: every customer
     # Attributes named by id are found in the statement that locks their tasks, in the caller's scope.
     by_id, named, ref_errors = parse_attribute_references(
         references, customer_id=customer_id, allowed_customer_ids=allowed
@@ -171,11 +172,15 @@ def telemetry_ingest(
     locked = lock_tasks_and_attributes(
         {ref[1] for ref in named if ref is not None},
         of_attributes=by_id,
-        customer_ids=scope_customer_ids(customer_id, allowed),
+        customer_ids=scope,
     )
     customer_of_task = {task[0]: task[8] for task in locked.tasks}
     task_names = {task[0]: task[2] for task in locked.tasks}
-    fresh = {attribute[0]: attribute for attribute in locked.attributes}
+    fresh = {
+        attribute[0]: attribute
+        for attribute in locked.attributes
+        if scope is None or customer_of_task[attribute[1]] in scope  # the lock is limited to it already
+    }
     attributes: list[tuple | None] = [None] * len(items)  # the locked attribute row of each item
     for pk, indexes in by_id.items():
         current = fresh.get(pk)  # absent: unknown, or outside the scope (the same answer)

@@ -290,6 +290,50 @@ def test_two_ingestions_for_one_task_never_deadlock(telemetry_world):
     )
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_request_naming_another_customers_attribute_takes_no_lock_on_that_customers_rows(telemetry_world):
+    world = telemetry_world
+    product = ProductFactory()
+    TelemetryAttributeFactory(task=TaskFactory(product=product, name="Foreign"), name="foreign_flag")
+    foreign_plan = customer_product_assign(
+        actor=world.actor, customer=CustomerFactory(), product=product, license_level="ESSENTIAL"
+    ).adoption_plan
+    foreign_task = foreign_plan.tasks.get()
+    foreign = foreign_task.telemetry_attributes.get()
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_foreign_task():
+        try:
+            with transaction.atomic():
+                list(CustomerTask.objects.select_for_update().filter(pk=foreign_task.pk))
+                holding.set()
+                done.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_foreign_task)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        started = time.monotonic()
+        response = Client().post(
+            "/api/v1/telemetry",
+            data=json.dumps({"values": [{"customerAttributeId": str(foreign.pk), "value": True}]}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {world.key}",
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        holder.join(timeout=30)
+
+    # Answered at once (the foreign task was not waited for), as for an unknown attribute.
+    assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN"
+    assert elapsed < 5
+    assert not CustomerTelemetryValue.objects.exists()
+
+
 class PauseAfterBatchInsert(Side):
     """A request paused right after it wrote its batch row (not committed yet)."""
 
