@@ -490,10 +490,10 @@ class Prepared:
     The criterion must not be changed afterwards.
     """
 
-    __slots__ = ("criterion", "data_type", "_mode")
+    __slots__ = ("criterion", "data_type", "_mode", "_simple")
 
     def __init__(self, criterion: Any, data_type: str):
-        self.criterion, self.data_type = criterion, data_type
+        self.criterion, self.data_type, self._simple = criterion, data_type, None
         try:
             if data_type not in DATA_TYPES or (criterion is not None and not isinstance(criterion, dict)):
                 self._mode = _NEVER
@@ -501,6 +501,8 @@ class Prepared:
                 self._mode = _ANY_VALUE
             else:
                 self._mode = _NEVER if validate_criterion(criterion, data_type) else _NODE
+                if self._mode == _NODE:
+                    self._simple = _simple_leaf(criterion, data_type)
         except Exception:  # pragma: no cover - defensive, like evaluate
             self._mode = _NEVER
 
@@ -510,6 +512,8 @@ class Prepared:
             return False
         if self._mode == _ANY_VALUE:
             return True
+        if self._simple is not None:
+            return self._simple(value)
         try:
             if isinstance(now, datetime):
                 if now.tzinfo is None or now.utcoffset() is None:
@@ -519,6 +523,26 @@ class Prepared:
             return bool(_eval_node(self.criterion, self.data_type, value, now))
         except Exception:
             return False
+
+
+def _simple_leaf(node: dict, dt: str):
+    """For the commonest valid leaves (a NUMBER compared with a number, a BOOLEAN equal to true or
+    false, without a path), a function of the value that gives what _eval_leaf gives, without its
+    general walk: catalogs are mostly made of these, and a batch evaluates thousands. None otherwise.
+    """
+    op = node.get("op")
+    if "path" in node or "value" not in node:
+        return None
+    expected = node["value"]
+    if dt == "NUMBER" and op in _NUMBER_COMPARE:
+        compare = _NUMBER_COMPARE[op]
+        return lambda value: _is_finite_number(value) and compare(value, expected)
+    if dt == "NUMBER" and op in ("eq", "ne"):
+        equal = op == "eq"
+        return lambda value: _is_finite_number(value) and (value == expected) is equal
+    if dt == "BOOLEAN" and op == "eq":
+        return lambda value: isinstance(value, bool) and value is expected
+    return None
 
 
 def _eval_node(node: dict, dt: str, value: Any, now: datetime) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from telemetry import criteria as criteria_module
 from telemetry.criteria import (
     ALL_OPS,
     CLOCK_SKEW_TOLERANCE,
@@ -234,6 +235,45 @@ def test_a_prepared_criterion_evaluates_every_value_as_evaluate_does():
     assert Prepared({"op": "nope"}, "NUMBER").evaluate(1) is False
     assert Prepared(None, "NUMBER").evaluate(1) is Prepared({}, "BOOLEAN").evaluate(False) is True
     assert Prepared({}, "NOT A TYPE").evaluate(1) is False
+
+
+def _general_walk(criterion, data_type, value):
+    """What evaluation gives without the shortcut for simple leaves (a valid criterion, a value)."""
+    try:
+        return bool(criteria_module._eval_node(criterion, data_type, value, NOW))
+    except Exception:
+        return False
+
+
+ANY_VALUE = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.decimals()
+    | st.text(max_size=3)
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)
+)
+SIMPLE_LEAVES = st.tuples(
+    st.just("NUMBER"),
+    st.fixed_dictionaries(
+        {
+            "op": st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne"]),
+            "value": st.integers() | st.floats(allow_nan=False, allow_infinity=False),
+        }
+    ),
+) | st.tuples(st.just("BOOLEAN"), st.fixed_dictionaries({"op": st.just("eq"), "value": st.booleans()}))
+
+
+@settings(max_examples=500, deadline=None)
+@given(SIMPLE_LEAVES, ANY_VALUE)
+def test_simple_leaves_evaluate_as_the_general_walk_does(leaf, value):
+    data_type, criterion = leaf
+    prepared = Prepared(criterion, data_type)
+    assert prepared._simple is not None  # the shortcut is taken for these leaves
+    assert prepared.evaluate(value, now=NOW) is _general_walk(criterion, data_type, value)
 
 
 def test_leaf_cases_cover_every_op_of_every_type_both_ways():
