@@ -47,17 +47,20 @@ def _cast(field, element: str) -> str:
     return f"({text})::{field.db_type(connection)}"
 
 
-def _iso(value):
-    """json.dumps calls this for what JSON has no type for: timestamps, as ISO 8601 with microseconds."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def _json_rows(rows: list[tuple]) -> str:
     """The rows as one JSON document: an array of arrays. Timestamps (datetime or already ISO 8601
     text) keep their microseconds, JSON values are embedded as they are."""
-    return json.dumps(rows, separators=(",", ":"), default=_iso)
+    written: dict[datetime, str] = {}  # rows repeat their timestamps (now, above all): each written once
+
+    def iso(value):  # what JSON has no type for
+        if isinstance(value, datetime):
+            text = written.get(value)
+            if text is None:
+                text = written[value] = value.isoformat()
+            return text
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(rows, separators=(",", ":"), default=iso)
 
 
 def _sqlite_rows(width: int) -> str:

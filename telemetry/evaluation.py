@@ -132,14 +132,19 @@ def lock_tasks_and_attributes(
     return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
 
 
-def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describe: dict) -> dict:
-    # Timestamps as the database gives them back: in the connection's time zone (a new value's
-    # observedAt may carry another offset).
-    zone = connection.timezone
+def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:
+    """The evidence of a status change. `describe` and `written` remember the criterion sentences and
+    timestamps already written (a batch repeats them thousands of times)."""
     rows = []
     for attribute, met, latest in sorted(evaluated, key=lambda e: (e[0][6], e[0][0])):  # (order, id)
         pk, _, name, data_type, is_required, criterion_text = attribute[:6]
-        value, observed_at = (latest[2], latest[0].astimezone(zone).isoformat()) if latest else (None, None)
+        value = observed_at = None
+        if latest is not None:
+            value, observed_at = latest[2], written.get(latest[0])
+            if observed_at is None:
+                # As the database gives it back: in the connection's time zone (a new value's observedAt
+                # may carry another offset).
+                observed_at = written[latest[0]] = latest[0].astimezone(connection.timezone).isoformat()
         key = (criterion_text, name, data_type)
         sentence = describe.get(key)
         if sentence is None:
@@ -236,6 +241,7 @@ def evaluate_customer_tasks(
         history: list[tuple] = []  # HISTORY_FIELDS
         changes: list[StatusChange] = []
         describe: dict[tuple, str] = {}
+        written: dict[datetime, str] = {}
         for pk, plan_id, name, status, source, telemetry_status, completed_at, completed_by, _ in tasks:
             evaluated = by_task.get(pk, [])
             computed = _computed_status([(attribute[4], met) for attribute, met, _ in evaluated])
@@ -252,7 +258,7 @@ def evaluate_customer_tasks(
                     now=now,
                 )
                 changed.append((pk, *fields, computed))
-                evidence = _evidence(evaluated, computed, evidence_extra, describe)
+                evidence = _evidence(evaluated, computed, evidence_extra, describe, written)
                 history.append((pk, status or "", computed, evidence))
                 changes.append(StatusChange(pk, plan_id, name, status, computed))
             elif (computed or "") != telemetry_status:
