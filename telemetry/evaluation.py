@@ -192,14 +192,15 @@ def evaluate_customer_tasks(
     task with active attributes, user-owned or not, with a history entry even if the status stays.
     Archived tasks are evaluated like the others; plan totals leave them out anyway.
 
-    Runs inside the caller's transaction (or in one of its own), in a constant number of queries. Takes
-    its row locks in the shared order: tasks, attributes, plans. `locked`: what
+    Runs inside the caller's transaction (or in one of its own), in a constant number of queries.
+    Takes its row locks in the shared order: tasks, attributes, plans. `locked`: what
     `lock_tasks_and_attributes(task_ids)` returned earlier in this transaction (ingestion locks before
     it writes), so the rows are not read twice; the caller must not have changed their status,
     criteria or activity since. `new_values` ({attribute id: (observedAt, id, value as the database
-    gives it back)}): the newest value the caller stored since, per attribute; it is the latest unless
-    the one read under the lock is later, so the values are not read back. `last_seen` ({attribute id: observedAt of its newest new value},
-    attributes of the given tasks) raises their last_seen_at in the same statement that records isMet.
+    gives it back)}): the newest value the caller stored since, per attribute; it is the latest
+    unless the one read under the lock is later, so the values are not read back. `last_seen`
+    ({attribute id: observedAt of its newest new value}, attributes of the given tasks) raises their
+    last_seen_at in the same statement that records isMet.
     """
     ids = sorted({int(pk) for pk in task_ids})
     if not ids:
