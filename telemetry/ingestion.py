@@ -108,15 +108,17 @@ def resolve_attribute_references(
     by_id, by_name, errors = _parse_references(references, id_field)
     found: list[CustomerTelemetryAttribute | None] = [None] * len(references)
     in_scope = _scope_check(customer_id, allowed_customer_ids)
-    if by_id:
-        attributes = {a.pk: a for a in _attributes(pk__in=id_set(by_id))}
-        for pk, indexes in by_id.items():
+    wanted = {pk for pk in by_id if pk is not None}
+    if wanted:
+        attributes = {a.pk: a for a in _attributes(pk__in=id_set(wanted))}
+        for index, pk in enumerate(by_id):
+            if pk is None:
+                continue
             attribute = attributes.get(pk)
-            for index in indexes:
-                if attribute is None or not in_scope(customer_id_of(attribute)):
-                    errors.append(ItemError(index, id_field, not_found_attribute(pk), "scope"))
-                else:
-                    found[index] = attribute
+            if attribute is None or not in_scope(customer_id_of(attribute)):
+                errors.append(ItemError(index, id_field, not_found_attribute(pk), "scope"))
+            else:
+                found[index] = attribute
     if by_name:
         _resolve_by_name(by_name, found, errors, in_scope, light=False)
     errors.sort(key=lambda e: e.index)
@@ -129,13 +131,13 @@ def parse_attribute_references(
     customer_id: int | None = None,
     allowed_customer_ids: set[int] | None = None,
     id_field: str = "customerAttributeId",
-) -> tuple[dict[int, list[int]], list[tuple | None], list[ItemError]]:
+) -> tuple[list[int | None], list[tuple | None], list[ItemError]]:
     """resolve_attribute_references for ingestion, which finds attributes named by id itself, in the
     statement that locks their tasks (in its scope, see scope_customer_ids): fewer reads of thousands
     of rows.
 
-    Returns ({attribute id: [indexes of the items naming it by id]}, the attribute each item names by
-    plan, task and attribute names as (attribute id, customer task id, customer id) or None, errors).
+    Returns (the attribute id each item names by id, or None; the attribute each item names by plan,
+    task and attribute names as (attribute id, customer task id, customer id), or None; errors).
     """
     by_id, by_name, errors = _parse_references(references, id_field)
     found: list[tuple | None] = [None] * len(references)
@@ -165,11 +167,12 @@ def _scope_check(customer_id: int | None, allowed_customer_ids: set[int] | None)
 
 def _parse_references(
     references: list[dict | None], id_field: str
-) -> tuple[dict[int, list[int]], list[tuple[int, int, str, str]], list[ItemError]]:
-    """Every reference parsed: ({attribute id: [item indexes]}, [(index, plan id, task name, attribute
-    name)], errors)."""
+) -> tuple[list[int | None], list[tuple[int, int, str, str]], list[ItemError]]:
+    """Every reference parsed: (the attribute id of each item naming one by id, or None; [(index, plan
+    id, task name, attribute name)]; errors). A list of ids rather than a list per id: a batch names
+    thousands, and thousands of small lists make the garbage collector scan the whole heap."""
     errors: list[ItemError] = []
-    by_id: dict[int, list[int]] = {}
+    by_id: list[int | None] = [None] * len(references)
     by_name: list[tuple[int, int, str, str]] = []
     for index, ref in enumerate(references):
         if ref is None:
@@ -177,7 +180,7 @@ def _parse_references(
         raw_id = ref.get("customerAttributeId")
         if raw_id not in (None, ""):
             try:
-                by_id.setdefault(parse_id(raw_id, label="customer telemetry attribute"), []).append(index)
+                by_id[index] = parse_id(raw_id, label="customer telemetry attribute")
             except NotFound:
                 errors.append(ItemError(index, id_field, not_found_attribute(raw_id), "scope"))
             continue

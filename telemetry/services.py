@@ -171,7 +171,7 @@ def telemetry_ingest(
     # under the lock: a sync may have changed one (its data type, say) since it was named.
     locked = lock_tasks_and_attributes(
         {ref[1] for ref in named if ref is not None},
-        of_attributes=by_id,
+        of_attributes={pk for pk in by_id if pk is not None},
         customer_ids=scope,
     )
     customer_of_task = {task[0]: task[8] for task in locked.tasks}
@@ -182,17 +182,15 @@ def telemetry_ingest(
         if scope is None or customer_of_task[attribute[1]] in scope  # the lock is limited to it already
     }
     attributes: list[tuple | None] = [None] * len(items)  # the locked attribute row of each item
-    for pk, indexes in by_id.items():
-        current = fresh.get(pk)  # absent: unknown, or outside the scope (the same answer)
-        for index in indexes:
+    for index, (pk, ref) in enumerate(zip(by_id, named, strict=True)):
+        if ref is not None:
+            pk = ref[0]  # named by plan, task and attribute names
+        if pk is not None:
+            # Absent: unknown, or outside the scope (the same answer); or, named by names, removed
+            # (with its assignment) since.
+            current = attributes[index] = fresh.get(pk)
             if current is None:
                 errors.append(ItemError(index, "customerAttributeId", not_found_attribute(pk), "scope"))
-            attributes[index] = current
-    for index, ref in enumerate(named):
-        if ref is not None:
-            current = attributes[index] = fresh.get(ref[0])
-            if current is None:  # removed (with its assignment) since it was named
-                errors.append(ItemError(index, "customerAttributeId", not_found_attribute(ref[0]), "scope"))
     if any(e.kind == "scope" for e in errors):
         _raise_for(sorted(errors, key=lambda e: e.index), total=len(items), api_key=customer is not None)
 
