@@ -149,37 +149,44 @@ def insert_row_unless_exists(model: type[Model], values: dict[str, Any], *, uniq
     return None if row is None else row[0]
 
 
-def update_rows(model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
-    """UPDATE each row (pk, *values in `fields` order) to its own values, in one statement."""
+def update_rows(
+    model: type[Model], fields: Sequence[str], rows: list[tuple], *, constants: dict[str, Any] | None = None
+) -> None:
+    """UPDATE each row (pk, *values in `fields` order) to its own values, in one statement.
+
+    `constants` ({field: value}) are set on every row alike and travel once."""
     if not rows:
         return
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
+    fixed = [(meta.get_field(name), value) for name, value in (constants or {}).items()]
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), quote(meta.pk.column)
+    assignments = [f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns)]
+    assignments += [f"{quote(f.column)} = %s" for f, _ in fixed]
+    params = [f.get_db_prep_save(value, connection) for f, value in fixed]
     if not _is_postgresql():
         # SQLite (3.33+) has UPDATE ... FROM too; values as Django stores them (timestamps as text).
-        assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns))
         prepared = [
             (row[0], *(f.get_db_prep_save(v, connection) for f, v in zip(columns, row[1:], strict=True)))
             for row in rows
         ]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM ({_sqlite_rows(len(columns))}) AS v WHERE {table}.{pk} = v.id",
-                [json.dumps(prepared)],
+                f"UPDATE {table} SET {', '.join(assignments)} FROM ({_sqlite_rows(len(columns))}) AS v "
+                f"WHERE {table}.{pk} = v.id",
+                [*params, json.dumps(prepared)],
             )
         return
-    assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(columns))
     selected = ", ".join(
         ["(r.e->>0)::bigint AS id", *(f"{_cast(field, f'r.e->{i + 1}')} AS c{i}" for i, field in enumerate(columns))]
     )
     sql = (
-        f"UPDATE {table} AS t SET {assignments} "
+        f"UPDATE {table} AS t SET {', '.join(assignments)} "
         f"FROM (SELECT {selected} FROM jsonb_array_elements(%s::jsonb) AS r(e)) AS v WHERE t.{pk} = v.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_json_rows(rows)])
+        cursor.execute(sql, [*params, _json_rows(rows)])
 
 
 def attributes_record(rows: list[tuple[int, bool | None, datetime | str | None]], *, checked_at: datetime) -> None:

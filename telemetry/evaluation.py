@@ -17,7 +17,6 @@ same function before it writes anything.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +36,9 @@ from telemetry.bulk import attribute_rows_for_update, attributes_record, insert_
 from telemetry.models import CustomerTelemetryAttribute
 
 TELEMETRY_ACTOR = "telemetry"
-TASK_FIELDS = (*STATUS_FIELDS, "telemetry_status")
+# The status fields that differ between the tasks one evaluation changes; the others (when, by whom,
+# source, note, updated_at) are the same for all of them and travel once.
+CHANGED_FIELDS = ("status", "is_complete", "completed_at", "completed_by")
 HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "evidence")
 
 
@@ -81,19 +82,22 @@ def compute_task_status(attributes: Iterable) -> str | None:
     If none is marked required, all count as required. None when there is no active attribute:
     such a task is never changed by telemetry.
     """
-    return _computed_status([(a.is_required, a.is_met) for a in attributes if a.is_active])
+    active = [a for a in attributes if a.is_active]
+    return _status_from_counts(
+        len(active),
+        sum(1 for a in active if a.is_required),
+        sum(1 for a in active if a.is_required and a.is_met),
+        sum(1 for a in active if a.is_met),
+    )
 
 
-def _computed_status(active: list[tuple[bool, bool]]) -> str | None:
-    """compute_task_status over the (is_required, is_met) pairs of the active attributes."""
+def _status_from_counts(active: int, required: int, required_met: int, met: int) -> str | None:
+    """compute_task_status from counts of the active attributes: all, required, required and met, met."""
     if not active:
         return None
-    required = [met for is_required, met in active if is_required] or [met for _, met in active]
-    if all(required):
+    if (required_met == required) if required else (met == active):
         return TaskStatus.DONE
-    if any(met for _, met in active):
-        return TaskStatus.IN_PROGRESS
-    return TaskStatus.NOT_STARTED
+    return TaskStatus.IN_PROGRESS if met else TaskStatus.NOT_STARTED
 
 
 class Locked(NamedTuple):
@@ -132,11 +136,12 @@ def lock_tasks_and_attributes(
     return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
 
 
-def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:
-    """The evidence of a status change. `describe` and `written` remember the criterion sentences and
-    timestamps already written (a batch repeats them thousands of times)."""
+def _evidence(attributes: list[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:
+    """The evidence of a status change from its task's (attribute, is_met, latest) triples, in
+    attribute order. `describe` and `written` remember the criterion sentences and timestamps already
+    written (a batch repeats them thousands of times)."""
     rows = []
-    for attribute, met, latest in sorted(evaluated, key=lambda e: (e[0][6], e[0][0])):  # (order, id)
+    for attribute, met, latest in attributes:
         pk, _, name, data_type, is_required, criterion_text = attribute[:6]
         value = observed_at = None
         if latest is not None:
@@ -166,6 +171,10 @@ def _evidence(evaluated: list[tuple], computed: str, extra: dict | None, describ
     if extra:
         evidence.update(extra)
     return evidence
+
+
+def _task_order(attribute: tuple) -> tuple:
+    return attribute[1], attribute[6], attribute[0]  # task, order, id
 
 
 def _criterion(text: str | None):
@@ -212,15 +221,16 @@ def evaluate_customer_tasks(
         # between our read and our write (manual beats telemetry).
         tasks, attributes = locked if locked is not None else lock_tasks_and_attributes(ids)
 
+        # The active attributes grouped by task, in attribute order (the order of the evidence); each
+        # with its isMet and its latest value, (observedAt, id, value): the greatest (observedAt, id)
+        # of the new and stored values.
+        active = sorted((a for a in attributes if a[7]), key=_task_order)
+        mets: list[bool] = []
+        latests: list[tuple | None] = []
         checks: dict[tuple, criteria.Prepared] = {}  # one check per distinct criterion and data type
         recorded = []  # (id, is_met, last seen) for attributes_record
         seen = dict(last_seen or {})
-        by_task: dict[int, list[tuple]] = defaultdict(list)  # task id -> [(attribute, is_met, latest)]
-        for attribute in attributes:
-            pk, task_id, _, data_type, _, criterion_text, _, active, latest_id, latest_at, latest_text = attribute
-            if not active:
-                continue
-            # latest: (observedAt, id, value), the greatest (observedAt, id) of the new and stored values
+        for pk, _, _, data_type, _, criterion_text, _, _, latest_id, latest_at, latest_text in active:
             latest = new_values.get(pk)
             if latest is not None and latest_id is not None and latest[:2] < (latest_at, latest_id):
                 latest = None  # a later value was stored before (a late arrival does not replace it)
@@ -230,43 +240,66 @@ def evaluate_customer_tasks(
             if check is None:
                 check = checks[criterion_text, data_type] = criteria.Prepared(_criterion(criterion_text), data_type)
             met = check.evaluate(latest[2] if latest is not None else None, has_value=latest is not None, now=now)
+            mets.append(met)
+            latests.append(latest)
             recorded.append((pk, met, seen.pop(pk, None)))
-            by_task[task_id].append((attribute, met, latest))
         # One UPDATE ... FROM (the rows) for isMet, lastCheckedAt and (ingestion) lastSeenAt: no CASE
         # per row, the same statement at any size, each attribute row written once.
         recorded.extend((pk, None, moment) for pk, moment in seen.items())
         attributes_record(recorded, checked_at=now)
 
-        changed: list[tuple] = []  # status changed: (id, *TASK_FIELDS)
+        changed: list[tuple] = []  # status changed: (id, *CHANGED_FIELDS)
+        shared: dict = {}  # the status fields that are the same for every changed task
         recomputed: list[tuple] = []  # only telemetry_status changed: (id, telemetry_status, updated_at)
         history: list[tuple] = []  # HISTORY_FIELDS
         changes: list[StatusChange] = []
         describe: dict[tuple, str] = {}
         written: dict[datetime, str] = {}
+        position, count = 0, len(active)
+        # Tasks and active attributes are both in task id order: each task's attributes follow.
         for pk, plan_id, name, status, source, telemetry_status, completed_at, completed_by, _ in tasks:
-            evaluated = by_task.get(pk, [])
-            computed = _computed_status([(attribute[4], met) for attribute, met, _ in evaluated])
+            while position < count and active[position][1] < pk:  # (every attribute's task is locked)
+                position += 1
+            start = position
+            required = required_met = met_count = 0
+            while position < count and active[position][1] == pk:
+                met = mets[position]
+                met_count += met
+                if active[position][4]:
+                    required += 1
+                    required_met += met
+                position += 1
+            computed = _status_from_counts(position - start, required, required_met, met_count)
             owned_by_telemetry = source != StatusSource.MANUAL
             if computed is not None and (take_back or (owned_by_telemetry and computed != status)):
-                fields = status_field_values(
-                    previous=status,
-                    completed_at=completed_at,
-                    completed_by=completed_by,
-                    status=computed,
-                    source=StatusSource.TELEMETRY,
-                    actor=TELEMETRY_ACTOR,
-                    notes=note,
-                    now=now,
+                fields = dict(
+                    zip(
+                        STATUS_FIELDS,
+                        status_field_values(
+                            previous=status,
+                            completed_at=completed_at,
+                            completed_by=completed_by,
+                            status=computed,
+                            source=StatusSource.TELEMETRY,
+                            actor=TELEMETRY_ACTOR,
+                            notes=note,
+                            now=now,
+                        ),
+                        strict=True,
+                    )
                 )
-                changed.append((pk, *fields, computed))
-                evidence = _evidence(evaluated, computed, evidence_extra, describe, written)
+                changed.append((pk, *(fields[field] for field in CHANGED_FIELDS), computed))
+                if not shared:
+                    shared = {field: value for field, value in fields.items() if field not in CHANGED_FIELDS}
+                evaluated = zip(active[start:position], mets[start:position], latests[start:position], strict=True)
+                evidence = _evidence(list(evaluated), computed, evidence_extra, describe, written)
                 history.append((pk, status or "", computed, evidence))
                 changes.append(StatusChange(pk, plan_id, name, status, computed))
             elif (computed or "") != telemetry_status:
                 recomputed.append((pk, computed or "", now))
 
         # One UPDATE ... FROM (the rows) each and one multi-row INSERT, linear in the number of tasks.
-        update_rows(CustomerTask, TASK_FIELDS, changed)
+        update_rows(CustomerTask, (*CHANGED_FIELDS, "telemetry_status"), changed, constants=shared)
         update_rows(CustomerTask, ("telemetry_status", "updated_at"), recomputed)
         if history:
             history_ids = insert_rows(
