@@ -14,7 +14,7 @@ from config.audit.models import AuditLog
 from config.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from customers.permissions import customer_ids_visible_to
 from telemetry.criteria import CLOCK_SKEW_TOLERANCE
-from telemetry.ingestion import parse_observed_at
+from telemetry.ingestion import content_hash, parse_observed_at
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue, TelemetryBatch
 from telemetry.services import customer_task_reset_to_telemetry, telemetry_ingest
 from tests.conftest import postgres_only
@@ -590,6 +590,23 @@ def test_ingestion_evaluates_and_records_evidence_as_the_stored_values_give_them
     again = TaskStatusChange.objects.filter(customer_task=task).latest("pk").evidence
     assert again["attributes"] == ingested["attributes"] and again["computedStatus"] == ingested["computedStatus"]
     assert [row["name"] for row in ingested["attributes"]] == ["big", "doc", "late", "seen"]  # attribute order
+
+
+def test_the_content_fingerprint_of_a_batch_stays_what_it_was():
+    """Stored batches are compared with this fingerprint: a change would turn their replays into conflicts."""
+    items = [
+        {
+            "customerAttributeId": "5",
+            "value": 93.5,
+            "observedAt": "2026-11-30T06:00:00Z",
+            "source": "idp",
+            "batchId": "b",
+        },
+        {"adoptionPlanId": "1", "taskName": "Roll out MFA", "attributeName": "mfa_enforced", "value": True},
+        {"customerAttributeId": 7, "value": {"b": [1, 2.5], "a": "é"}, "notes": "x"},
+    ]
+    assert content_hash(items) == "25b6ce45a3dfa96718777230cace4fe317f3b7660f32595f4df69925d5bfa915"
+    assert content_hash([{k: v for k, v in items[0].items() if k != "batchId"}, *items[1:]]) == content_hash(items)
 
 
 def test_same_batch_with_other_content_is_a_conflict(plan, customer, admin_user):
