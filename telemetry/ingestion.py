@@ -82,9 +82,7 @@ def normalize_customer_ids(allowed_customer_ids) -> set[int] | None:
     return ids
 
 
-def customer_id_of(attribute: CustomerTelemetryAttribute | tuple) -> int:
-    if isinstance(attribute, tuple):  # a light reference: (attribute id, task id, customer id)
-        return attribute[2]
+def customer_id_of(attribute: CustomerTelemetryAttribute) -> int:
     resolved = getattr(attribute, "resolved_customer_id", None)  # read with the attribute when resolved
     if resolved is not None:
         return resolved
