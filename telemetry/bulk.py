@@ -9,8 +9,8 @@ json.dumps in C rather than quoted one by one by the driver. SQLite runs the sam
 over `json_each`, and bulk_create for the INSERTs (it needs the new ids back).
 
 The two locking reads of ingestion and evaluation live here too (`task_rows_for_update`,
-`attribute_rows_for_update`): they answer plain tuples, not model instances, and on PostgreSQL read
-timestamps with the driver's own (C) loader, since they read thousands of rows per batch.
+`attribute_rows_for_update`): they answer plain tuples, not model instances, since they read
+thousands of rows per batch.
 
 Nothing here validates: callers pass rows they have checked, inside their transaction, after taking
 the row locks in the shared order.
@@ -275,20 +275,12 @@ ATTRIBUTE_ROW = (
 def _fetch(sql: str, params: list, moments: Sequence[int], booleans: Sequence[int] = ()) -> list[tuple]:
     """Run a SELECT and answer its rows as tuples, timestamps (columns `moments`) as aware datetimes.
 
-    PostgreSQL: the driver's own timestamptz loader for this cursor (Django's adds a Python call per
-    value, several microseconds on every one of thousands of rows); the session runs in the
-    connection's time zone, so the values are the same. SQLite: Django's converters (text to datetime,
-    0/1 to booleans)."""
+    PostgreSQL answers them so (with the connection's timestamp loader, see config.timestamps); SQLite
+    answers text and 0/1, converted as Django's own converters do."""
     with connection.cursor() as cursor:
-        if _is_postgresql():
-            from psycopg.types.datetime import TimestamptzLoader
-
-            cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-            cursor.execute(sql, params)
-            return cursor.fetchall()
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if not rows:
+    if not rows or _is_postgresql():
         return rows
     convert = connection.ops.convert_datetimefield_value
     fixed = []
