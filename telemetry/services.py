@@ -73,17 +73,22 @@ def value_as_dict(value: CustomerTelemetryValue) -> dict:
 class IngestResult:
     """What an ingestion stored and which tasks changed status. A replay answers as the first time.
 
-    `values` (model instances, in item order) are built on first use from what was stored: the
-    answer itself (`response`) and `value_ids` do not need them, and a 5,000-value batch need not
-    pay for 5,000 instances nobody reads.
+    The answer (`response`: batchId, stored, values, statusChanges) and the stored values as model
+    instances (`values`, in item order) are built on first use from what was stored: the HTTP API
+    answers with the first, GraphQL and the imports need neither (`value_ids`, `status_changes`),
+    and a 5,000-value batch need not pay for 5,000 of either that nobody reads.
     """
 
     batch_id: str | None
     value_ids: list[int]
     status_changes: list[StatusChange]
     replayed: bool = False
-    response: dict = field(default_factory=dict)
+    answer: dict | Callable[[], dict] = field(default_factory=dict, repr=False, compare=False)
     stored_values: Callable[[], list[CustomerTelemetryValue]] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def response(self) -> dict:
+        return self.answer() if callable(self.answer) else self.answer
 
     @cached_property
     def values(self) -> list[CustomerTelemetryValue]:
@@ -272,29 +277,11 @@ def telemetry_ingest(
         new_values=new_values,
     )
 
-    answered_batch = batch_id or None
-    response = {
-        "batchId": batch_id,
-        "stored": len(ids),
-        # What value_as_dict gives for each stored value, built from the rows themselves.
-        "values": [
-            {
-                "id": str(pk),
-                "customerAttributeId": str(attribute_id),
-                "value": value,
-                "observedAt": observed_iso,
-                "source": source,
-                "notes": notes,
-                "batchId": answered_batch,
-            }
-            for pk, (attribute_id, value, source, notes, observed_iso) in zip(ids, rows, strict=True)
-        ],
-        "statusChanges": [c.as_dict() for c in changes],
-    }
+    status_changes = [c.as_dict() for c in changes]
     if batch_pk is not None:
         # The answer for replays, without its values: those are the batch's rows in the values table,
         # read back on a replay (see _first_answer), so thousands of them are not written twice.
-        stored_answer = {"batchId": batch_id, "stored": len(ids), "statusChanges": response["statusChanges"]}
+        stored_answer = {"batchId": batch_id, "stored": len(ids), "statusChanges": status_changes}
         if as_sent:
             stored_answer[OBSERVED_AS_SENT] = {str(position): iso for position, iso in as_sent.items()}
         TelemetryBatch.objects.filter(pk=batch_pk).update(response=stored_answer)
@@ -310,9 +297,30 @@ def telemetry_ingest(
             "batchId": batch_id,
             "values": len(ids),
             "customerIds": sorted(customer_ids),
-            "statusChanges": response["statusChanges"][:200],
+            "statusChanges": status_changes[:200],
         },
     )
+
+    def answer() -> dict:
+        answered_batch = batch_id or None
+        return {
+            "batchId": batch_id,
+            "stored": len(ids),
+            # What value_as_dict gives for each stored value, built from the rows themselves.
+            "values": [
+                {
+                    "id": str(pk),
+                    "customerAttributeId": str(attribute_id),
+                    "value": value,
+                    "observedAt": observed_iso,
+                    "source": source,
+                    "notes": notes,
+                    "batchId": answered_batch,
+                }
+                for pk, (attribute_id, value, source, notes, observed_iso) in zip(ids, rows, strict=True)
+            ],
+            "statusChanges": status_changes,
+        }
 
     def stored_values() -> list[CustomerTelemetryValue]:
         # Positional arguments in field order (id first): the cheapest way to build the instances.
@@ -322,7 +330,7 @@ def telemetry_ingest(
         ]
 
     return IngestResult(
-        batch_id=batch_id, value_ids=ids, status_changes=changes, response=response, stored_values=stored_values
+        batch_id=batch_id, value_ids=ids, status_changes=changes, answer=answer, stored_values=stored_values
     )
 
 
@@ -461,7 +469,7 @@ def _replay_or_conflict(batch: TelemetryBatch, digest: str, batch_id: str) -> In
         value_ids=[value.pk for value in values],
         status_changes=changes,
         replayed=True,
-        response=response,
+        answer=response,
         stored_values=lambda: values,
     )
 
