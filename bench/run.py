@@ -858,6 +858,9 @@ def telemetry(bench: Bench) -> None:
 BATCH_TASKS = 2500  # two attributes each: a 5,000-value batch sends one value per attribute
 SERVICE_VALUES_PER_S = {"no status change": 20_000, "half the tasks flip": 10_000}
 RAW_RATIO = 3.0  # the service within 3x of executemany of the same value rows
+# 100,000 values in batches of 5,000, half the tasks flipping in each: the rate of a batch without
+# status changes, although every batch here changes 1,250 statuses.
+BATCHES_VALUES_PER_S = 20_000
 HTTP_RATIO = 1.5  # the HTTP endpoint within 1.5x of the service
 
 
@@ -902,9 +905,9 @@ def telemetry_batches(bench: Bench) -> None:
     """Batches of 1,000 and 5,000 values (without status changes, and with half the tasks flipping)
     through telemetry_ingest and POST /api/v1/telemetry, next to raw executemany of the same value
     rows in the same run; 100,000 values sent as batches of 5,000 (half the tasks flipping in each),
-    one after the other, held to the flipping batch's targets: its rate, and within RAW_RATIO of the
-    raw baseline of as many 5,000-value batches (no collection of garbage between the batches: what
-    they leave behind is part of their cost)."""
+    one after the other, at BATCHES_VALUES_PER_S at least (no collection of garbage between the
+    batches: what they leave behind is part of their cost), with the raw baseline of as many
+    5,000-value batches beside it."""
     from django.test import Client
 
     from telemetry.models import CustomerTelemetryAttribute
@@ -1001,9 +1004,8 @@ def telemetry_batches(bench: Bench) -> None:
             "telemetry_ingest in batches of 5,000 (half the tasks flip)",
             f"{sizes.batch_total:,} values",
             [total_ms],
-            target_ms=sizes.batch_total / SERVICE_VALUES_PER_S["half the tasks flip"] * 1000,
+            target_ms=sizes.batch_total / BATCHES_VALUES_PER_S * 1000,
             raw_ms=raw_medians[5000] * batches,
-            max_ratio=RAW_RATIO,
             note=f"{sizes.batch_total / total_ms * 1000:,.0f} values/s; raw: {batches} x the 5,000-value baseline",
         )
     )
