@@ -39,6 +39,7 @@ TELEMETRY_ACTOR = "telemetry"
 # The status fields that differ between the tasks one evaluation changes; the others (when, by whom,
 # source, note, updated_at) are the same for all of them and travel once.
 CHANGED_FIELDS = ("status", "is_complete", "completed_at", "completed_by")
+_CHANGED_AT = tuple(STATUS_FIELDS.index(name) for name in CHANGED_FIELDS)
 HISTORY_FIELDS = ("customer_task_id", "from_status", "to_status", "evidence")
 
 
@@ -136,13 +137,19 @@ def lock_tasks_and_attributes(
     return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
 
 
-def _evidence(attributes: list[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:
+def _evidence(attributes: Iterable[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:
     """The evidence of a status change from its task's (attribute, is_met, latest) triples, in
     attribute order. `describe` and `written` remember the criterion sentences and timestamps already
     written (a batch repeats them thousands of times)."""
     rows = []
     for attribute, met, latest in attributes:
-        pk, _, name, data_type, is_required, criterion_text = attribute[:6]
+        pk, name, data_type, is_required, criterion_text = (
+            attribute[0],
+            attribute[2],
+            attribute[3],
+            attribute[4],
+            attribute[5],
+        )
         value = observed_at = None
         if latest is not None:
             value, observed_at = latest[2], written.get(latest[0])
@@ -272,27 +279,21 @@ def evaluate_customer_tasks(
             computed = _status_from_counts(position - start, required, required_met, met_count)
             owned_by_telemetry = source != StatusSource.MANUAL
             if computed is not None and (take_back or (owned_by_telemetry and computed != status)):
-                fields = dict(
-                    zip(
-                        STATUS_FIELDS,
-                        status_field_values(
-                            previous=status,
-                            completed_at=completed_at,
-                            completed_by=completed_by,
-                            status=computed,
-                            source=StatusSource.TELEMETRY,
-                            actor=TELEMETRY_ACTOR,
-                            notes=note,
-                            now=now,
-                        ),
-                        strict=True,
-                    )
+                fields = status_field_values(
+                    previous=status,
+                    completed_at=completed_at,
+                    completed_by=completed_by,
+                    status=computed,
+                    source=StatusSource.TELEMETRY,
+                    actor=TELEMETRY_ACTOR,
+                    notes=note,
+                    now=now,
                 )
-                changed.append((pk, *(fields[field] for field in CHANGED_FIELDS), computed))
+                changed.append((pk, *(fields[i] for i in _CHANGED_AT), computed))
                 if not shared:
-                    shared = {field: value for field, value in fields.items() if field not in CHANGED_FIELDS}
+                    shared = {field: fields[i] for i, field in enumerate(STATUS_FIELDS) if i not in _CHANGED_AT}
                 evaluated = zip(active[start:position], mets[start:position], latests[start:position], strict=True)
-                evidence = _evidence(list(evaluated), computed, evidence_extra, describe, written)
+                evidence = _evidence(evaluated, computed, evidence_extra, describe, written)
                 history.append((pk, status or "", computed, evidence))
                 changes.append(StatusChange(pk, plan_id, name, status, computed))
             elif (computed or "") != telemetry_status:
