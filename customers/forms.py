@@ -97,10 +97,10 @@ class NamedChoiceField(forms.ModelMultipleChoiceField):
         return item.name
 
 
-class AssignProductForm(forms.Form):
-    """Product, license level, then that product's outcomes and releases (none ticked = all)."""
+class EntitlementFields(forms.Form):
+    """License level, outcomes and releases, as the assign and entitlements dialogs both ask them
+    (none ticked = all); `offer_choices_of` limits the choices to one product's active ones."""
 
-    product = ProductChoiceField(queryset=None, label="Product", empty_label="Choose a product…")
     # No default: the license is what the customer bought, so the CSM picks it on purpose.
     license_level = forms.TypedChoiceField(
         choices=LicenseLevel.choices,
@@ -116,13 +116,23 @@ class AssignProductForm(forms.Form):
         queryset=Release.objects.none(), required=False, label="Releases", widget=forms.CheckboxSelectMultiple
     )
 
+    def offer_choices_of(self, product) -> None:
+        self.fields["outcomes"].queryset = Outcome.objects.active().filter(product=product).order_by("name", "pk")
+        self.fields["releases"].queryset = Release.objects.active().filter(product=product).order_by("level", "pk")
+
+
+class AssignProductForm(EntitlementFields):
+    """Product, license level, then that product's outcomes and releases (none ticked = all)."""
+
+    product = ProductChoiceField(queryset=None, label="Product", empty_label="Choose a product…")
+    field_order = ["product", "license_level", "outcomes", "releases"]
+
     def __init__(self, *args, products, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = products
         product = self.chosen_product()
         if product is not None:
-            self.fields["outcomes"].queryset = Outcome.objects.active().filter(product=product).order_by("name", "pk")
-            self.fields["releases"].queryset = Release.objects.active().filter(product=product).order_by("level", "pk")
+            self.offer_choices_of(product)
         _style(self)
 
     def chosen_product(self):
@@ -137,26 +147,11 @@ class AssignProductForm(forms.Form):
             return None
 
 
-class EntitlementsForm(forms.Form):
+class EntitlementsForm(EntitlementFields):
     """An assignment's entitlements: license level and its product's active outcomes and releases
     (none ticked = all). The view passes only what the user changed on to the service."""
 
-    license_level = forms.TypedChoiceField(
-        choices=LicenseLevel.choices,
-        coerce=int,
-        label="License level",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose the license level the customer bought."},
-    )
-    outcomes = NamedChoiceField(
-        queryset=Outcome.objects.none(), required=False, label="Outcomes", widget=forms.CheckboxSelectMultiple
-    )
-    releases = NamedChoiceField(
-        queryset=Release.objects.none(), required=False, label="Releases", widget=forms.CheckboxSelectMultiple
-    )
-
     def __init__(self, *args, product, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["outcomes"].queryset = Outcome.objects.active().filter(product=product).order_by("name", "pk")
-        self.fields["releases"].queryset = Release.objects.active().filter(product=product).order_by("level", "pk")
+        self.offer_choices_of(product)
         _style(self)
