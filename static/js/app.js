@@ -49,6 +49,9 @@
         var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
         openerId = (elt && elt.id) || "";
       }
+      // htmx wires the new content's own hx- attributes only when it settles, a moment later: wire them
+      // now, so that a choice made as soon as the dialog shows (a product picked at once) is not lost.
+      htmx.process(target);
       openModal();
     }
   });

@@ -76,6 +76,8 @@
   if (drawer) {
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target && event.detail.target.id === "drawer-content") {
+        // Wired now rather than when the swap settles: the drawer is usable as soon as it shows.
+        htmx.process(event.detail.target);
         if (!drawer.open) {
           drawer.showModal();
         }

@@ -256,6 +256,18 @@ def test_create_a_customer_and_assign_a_product_in_at_most_10_steps(page, portfo
     assert steps <= 10, f"{steps} steps from the list to the plan"
 
 
+def test_a_product_picked_the_moment_the_dialog_shows_is_not_lost(page, portfolio, login):
+    """htmx wires swapped content when it settles; the dialog wires its content as it opens, so a choice
+    made at once still brings the product's outcomes (a long settle delay makes the moment wide)."""
+    login(portfolio["casey"])
+    page.goto(f"/customers/{portfolio['woodgrove'].pk}/")
+    page.evaluate("htmx.config.defaultSettleDelay = 3000")
+    page.get_by_test_id("assign-product").click()
+    expect(page.locator("#modal")).to_be_visible()
+    page.get_by_label("Product", exact=True).select_option(label="Identity Guard")
+    expect(page.get_by_label("Zero-trust access")).to_be_visible(timeout=2500)
+
+
 def test_csm_edits_a_customer_in_place(page, portfolio, login):
     login(portfolio["casey"])
     page.goto(f"/customers/{portfolio['fabrikam'].pk}/")
