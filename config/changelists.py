@@ -70,6 +70,7 @@ class IndexedValuesFieldListFilter(admin.AllValuesFieldListFilter):
 
 
 BROAD_SEARCH_ROWS = COUNT_CAP  # a word the planner expects in more rows than this is searched "broad"
+BROAD_RELATED_ROWS = COUNT_CAP  # the same, among the rows of a related table (see _any_field_matches)
 
 
 def search_by_union(model, queryset, search_term: str, fields):
@@ -114,8 +115,20 @@ def _field_matches(model, field: str, word: str) -> Q:
 
 
 def _any_field_matches(model, fields, word: str) -> Q:
+    """The word in any of the fields, as one condition on each row. A field across a foreign key is
+    asked as "key IN (the related rows that match)" unless the word is broad there too (the planner
+    expects it in more than ``BROAD_RELATED_ROWS`` related rows: "last_login" among the attributes of
+    every plan): PostgreSQL would collect all of them before the first row, so the row's own related
+    row is looked up instead (a join), one primary-key lookup per row the page or the count reads."""
     condition = Q()
     for field in fields:
+        head, _sep, rest = field.partition("__")
+        relation = None if field.startswith("=") else model._meta.get_field(head)
+        if rest and relation.many_to_one:
+            related = relation.related_model._default_manager.filter(**{f"{rest}__icontains": word}).values("pk")
+            if _estimated_rows(related) > BROAD_RELATED_ROWS:
+                condition |= Q(**{f"{field}__icontains": word})
+                continue
         condition |= _field_matches(model, field, word)
     return condition
 

@@ -97,12 +97,14 @@ def _admin_rows(admin_user, path, q):
     return response.context["cl"]
 
 
-@pytest.fixture(params=["narrow", "broad"])
+@pytest.fixture(params=["narrow", "broad", "broad here, narrow in related rows"])
 def search_breadth(request, monkeypatch):
-    """Both ways the admin asks a word: the union of index lookups, and (for a word the planner
-    expects in many rows) one condition per row; "broad" takes the second for every word."""
-    if request.param == "broad":
+    """Every way the admin asks a word: the union of index lookups, and (for a word the planner
+    expects in many rows) one condition per row, whose fields across a foreign key are asked by a join
+    ("broad": the word is broad in the related rows too) or as "key IN (the related rows that match)"."""
+    if request.param != "narrow":
         monkeypatch.setattr(changelists, "BROAD_SEARCH_ROWS", -1)
+        monkeypatch.setattr(changelists, "BROAD_RELATED_ROWS", -1 if request.param == "broad" else 10**9)
     return request.param
 
 
@@ -142,10 +144,18 @@ def test_a_broad_word_is_asked_row_by_row_and_a_narrow_one_by_union(admin_user, 
         client.get(path, {"q": "install"})
     assert any(" UNION ALL " in q["sql"] and q["sql"].startswith("SELECT COUNT(*)") for q in narrow.captured_queries)
     monkeypatch.setattr(changelists, "BROAD_SEARCH_ROWS", -1)  # as if the planner expected many rows
+    monkeypatch.setattr(changelists, "BROAD_RELATED_ROWS", -1)  # here and among the related rows
     with CaptureQueriesContext(connection) as broad:
         response = client.get(path, {"q": "install"})
     counts = [q["sql"] for q in broad.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
     assert counts and all(" UNION " not in sql and " OR " in sql for sql in counts)
+    # Broad among the related rows too: each row's related row is joined, no list of related rows is built.
+    assert all(" IN (SELECT " not in sql and " JOIN " in sql for sql in counts), counts
+    monkeypatch.setattr(changelists, "BROAD_RELATED_ROWS", 10**9)  # few related rows match
+    with CaptureQueriesContext(connection) as related_narrow:
+        client.get(path, {"q": "install"})
+    counts = [q["sql"] for q in related_narrow.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert counts and all(" UNION " not in sql and " IN (SELECT " in sql for sql in counts)
     assert sorted(task.adoption_plan.customer_product.customer.name for task in response.context["cl"].result_list) == [
         "Acme Corporation",
         "Globex",
