@@ -183,7 +183,8 @@ class CustomerTaskQuerySet(models.QuerySet):
 
 
 class CustomerTask(models.Model):
-    adoption_plan = models.ForeignKey(AdoptionPlan, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: unique_plan_original_task and ctask_plan_seq begin with the plan.
+    adoption_plan = models.ForeignKey(AdoptionPlan, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     original_task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="customer_tasks")
 
     # Snapshot of the catalog task.
@@ -239,10 +240,12 @@ class CustomerTask(models.Model):
         ]
         indexes = [
             models.Index(fields=["adoption_plan", "is_archived", "sequence_number"], name="ctask_plan_seq"),
-            models.Index(fields=["adoption_plan", "status"], name="ctask_plan_status"),
-            models.Index(fields=["status"], name="ctask_status"),
             trigram_index("name", name="ctask_name_trgm"),  # search by task name on PostgreSQL
         ]
+        # The status is not indexed on purpose: a status change (by hand, in bulk, from telemetry)
+        # then touches no indexed column, so PostgreSQL writes the row's new version beside the old
+        # one and none of the table's indexes (see migration 0007, fillfactor). Every read by status
+        # is a plan's, along ctask_plan_seq; the admin's status filter pages along the primary key.
 
     def __str__(self):
         return self.name
@@ -281,7 +284,8 @@ class CustomerTaskRelease(models.Model):
 class TaskStatusChange(models.Model):
     """Immutable history of a customer task's status (SPEC 4). Never edited, never lost on sync."""
 
-    customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE, related_name="history")
+    # No index of its own: history_task_time begins with the task.
+    customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE, related_name="history", db_index=False)
     from_status = models.CharField(max_length=20, choices=TaskStatus.choices, blank=True, default="")
     to_status = models.CharField(max_length=20, choices=TaskStatus.choices)
     source = models.CharField(max_length=20, choices=StatusSource.choices)

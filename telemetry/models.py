@@ -48,8 +48,9 @@ class TelemetryAttribute(models.Model):
 class CustomerTelemetryAttribute(models.Model):
     """Snapshot of a catalog attribute on a customer task, with the customer's own values."""
 
+    # No index of its own: unique_customer_attribute_name begins with the task.
     customer_task = models.ForeignKey(
-        "adoption.CustomerTask", on_delete=models.CASCADE, related_name="telemetry_attributes"
+        "adoption.CustomerTask", on_delete=models.CASCADE, related_name="telemetry_attributes", db_index=False
     )
     original_attribute = models.ForeignKey(
         TelemetryAttribute, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer_attributes"
@@ -91,7 +92,10 @@ class CustomerTelemetryAttribute(models.Model):
 class CustomerTelemetryValue(models.Model):
     """One observed value. "Latest" = greatest observed_at, then greatest id (SPEC 6.1)."""
 
-    customer_attribute = models.ForeignKey(CustomerTelemetryAttribute, on_delete=models.CASCADE, related_name="values")
+    # No index of its own: value_attr_observed begins with the attribute.
+    customer_attribute = models.ForeignKey(
+        CustomerTelemetryAttribute, on_delete=models.CASCADE, related_name="values", db_index=False
+    )
     value = models.JSONField()
     source = models.CharField(max_length=100, blank=True, default="")
     batch_id = models.CharField(max_length=100, blank=True, default="")
