@@ -47,7 +47,7 @@ from adoption.permissions import (
     status_history_visible_to,
 )
 from adoption.services import TASK_SNAPSHOT_FIELDS, adoption_plan_sync, customer_task_update_status
-from config.changelists import IndexedValuesFieldListFilter, search_by_union
+from config.changelists import IndexedValuesFieldListFilter, UnionSearchAdminMixin
 from config.errors import Conflict
 from customers.admin import (
     CustomerScopedAdminMixin,
@@ -561,7 +561,7 @@ class CustomerTaskInline(ReadOnlyInline):
 
 
 @admin.register(AdoptionPlan)
-class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class AdoptionPlanAdmin(ReadOnlyAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = PLAN_CUSTOMER
     visible_to = staticmethod(plans_visible_to)
     list_display = [
@@ -594,9 +594,6 @@ class AdoptionPlanAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.Mode
         "updated_at",
     ]
     readonly_fields = ["customer", "progress"]
-
-    def get_search_results(self, request, queryset, search_term):
-        return search_by_union(AdoptionPlan, queryset, search_term, self.search_fields), False
 
     @admin.display(description="customer", ordering="customer_product__customer__name")
     def customer(self, obj):
@@ -700,7 +697,7 @@ CUSTOMER_TASK_SNAPSHOT = ["plan", "original_task_link", *TASK_SNAPSHOT_FIELDS, "
 
 
 @admin.register(CustomerTask)
-class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerTaskAdmin(ServiceErrorsAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = TASK_CUSTOMER
     visible_to = staticmethod(customer_tasks_visible_to)
     form = CustomerTaskForm
@@ -754,9 +751,6 @@ class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin
         *CUSTOMER_TASK_SNAPSHOT,
     ]
 
-    def get_search_results(self, request, queryset, search_term):
-        return search_by_union(CustomerTask, queryset, search_term, self.search_fields), False
-
     @admin.display(description="customer", ordering="adoption_plan__customer_product__customer__name")
     def customer(self, obj):
         return obj.adoption_plan.customer_product.customer
@@ -786,14 +780,19 @@ class CustomerTaskAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin
 
 
 @admin.register(TaskStatusChange)
-class TaskStatusChangeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class TaskStatusChangeAdmin(ReadOnlyAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     customer_path = f"customer_task__{TASK_CUSTOMER}"
     visible_to = staticmethod(status_history_visible_to)
     list_display = ["created_at", "customer_task", "customer", "from_status", "to_status", "source", "actor"]
     # History only grows: the actor filter reads its choices along the actor index, the date filter
     # offers fixed ranges (a date hierarchy would run a DISTINCT over the whole history per page).
     list_filter = ["to_status", "source", ("actor", IndexedValuesFieldListFilter), "created_at"]
-    search_fields = ["actor", "note", "customer_task__name"]
+    # Indexed searches only: an actor exactly (its B-tree index), the task's or the customer's name
+    # (trigram indexes). The notes are free text without an index: a "contains" on them would read
+    # the whole history.
+    search_fields = ["=actor", "customer_task__name", f"customer_task__{TASK_CUSTOMER}__name"]
+    search_help_text = "A task's or a customer's name, or an actor exactly (telemetry, a user name)."
+    ordering = ["-id"]  # newest first, along the primary key: a page never sorts the history it matched
     list_select_related = ["customer_task__adoption_plan__customer_product__customer"]
     fields = ["created_at", "customer_task", "from_status", "to_status", "source", "actor", "note", "evidence"]
 

@@ -1163,7 +1163,8 @@ def portfolio_history(bench: Bench) -> int:
     """What a portfolio accumulates in use, written in bulk (bench data, not through the services):
     a telemetry value for every time-based attribute (observed 0 to 59 days ago, so about half are
     older than their 30-day window) and for the numeric attribute of every other plan, the attributes'
-    last_seen_at as ingestion records it, and finished background jobs. Returns the number of values."""
+    last_seen_at as ingestion records it, status history for half the tasks, and finished background
+    jobs. Returns the number of values."""
     from django.db import transaction
     from django.db.models import Max, OuterRef, Subquery
     from django.utils import timezone
@@ -1210,6 +1211,33 @@ def portfolio_history(bench: Bench) -> int:
     CustomerTelemetryAttribute.objects.filter(name__in=("last_login", "active_users")).update(
         last_seen_at=Subquery(newest)
     )
+    # Status history: every other task started (by telemetry, or by hand for one in ten), every
+    # fourth one finished since; the tasks themselves keep their status (the history is read here).
+    from adoption.models import CustomerTask, TaskStatusChange
+
+    history = []
+    tasks = CustomerTask.objects.order_by("pk").values_list("pk", flat=True)
+    for i, task_id in enumerate(tasks.iterator(chunk_size=10_000)):
+        if i % 2:
+            continue
+        by_hand = i % 20 == 0
+        steps = [("NOT_STARTED", "IN_PROGRESS")] + ([("IN_PROGRESS", "DONE")] if i % 4 == 0 else [])
+        for n, (before, after) in enumerate(steps):
+            history.append(
+                TaskStatusChange(
+                    customer_task_id=task_id,
+                    from_status=before,
+                    to_status=after,
+                    source="MANUAL" if by_hand else "TELEMETRY",
+                    actor="bench-admin" if by_hand else "telemetry",
+                    note="Confirmed on the weekly call." if by_hand else "",
+                    evidence={} if by_hand else {"computedStatus": after, "attributes": []},
+                    created_at=now - timedelta(days=40 - 20 * n, minutes=i % 1440),
+                )
+            )
+    for start in range(0, len(history), 20_000):
+        with transaction.atomic():
+            insert_rows(TaskStatusChange, history[start : start + 20_000])
     kinds, statuses = list(Job.Kind), (Job.Status.SUCCEEDED, Job.Status.FAILED)
     with transaction.atomic():
         insert_rows(
@@ -1416,6 +1444,13 @@ def portfolio_admin(bench: Bench) -> None:
             ("audit_summary_trgm",),
         ),
         ("jobs", "/admin/adoption/job/", f"{PORTFOLIO_JOBS:,} jobs", "job 4007", ()),
+        (
+            "status history",
+            "/admin/adoption/taskstatuschange/",
+            f"{counts.tasks * 3 // 4:,}+ entries",
+            term,
+            ("customer_name_trgm",),
+        ),
     ):
         http_read(bench, f"admin {label}: first page", size, path, expect=lambda r: rows_in(r, 100))
         statements = http_read(bench, f"admin {label}: search", size, path, {"q": search}, expect=lambda r: rows_in(r))
@@ -1438,6 +1473,7 @@ def portfolio_admin(bench: Bench) -> None:
         ),
         ("telemetry values", "/admin/telemetry/customertelemetryvalue/", f"{data['values']:,} values", "last_login"),
         ("audit log", "/admin/audit/auditlog/", f"{counts.customers + 2 * counts.plans:,}+ entries", "customer"),
+        ("status history", "/admin/adoption/taskstatuschange/", f"{counts.tasks * 3 // 4:,}+ entries", "telemetry"),
     ):
         http_read(
             bench,

@@ -9,7 +9,7 @@ the index stay the same expression.
 """
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations import AddIndex, AlterField
 from django.db.models import Q
 from django.db.models.functions import Upper
 
@@ -41,3 +41,30 @@ class AddIndexOnPostgreSQL(AddIndex):
 
     def describe(self):
         return super().describe() + " (PostgreSQL only)"
+
+
+class DropForeignKeyIndex(AlterField):
+    """AlterField of a foreign key to ``db_index=False`` (another index begins with its column) that
+    drops just the key's own index. Django's AlterField rebuilds the table on SQLite, with every
+    index of the migration state, PostgreSQL-only ones included; this drops one index on either."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = from_state.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        column = model._meta.get_field(self.name).column
+        connection = schema_editor.connection
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        for name, info in constraints.items():
+            if info["index"] and not info["unique"] and not info["primary_key"] and info["columns"] == [column]:
+                schema_editor.execute(schema_editor._delete_index_sql(model, name))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            field = model._meta.get_field(self.name)
+            schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+
+    def describe(self):
+        return f"Drop the index of {self.model_name}.{self.name} (another index begins with it)"

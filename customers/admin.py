@@ -27,7 +27,7 @@ from config.changelists import (
     CappedCountAdminMixin,
     IndexedValuesFieldListFilter,
     RowCheckboxMixin,
-    search_by_union,
+    UnionSearchAdminMixin,
 )
 from config.errors import DomainError, ValidationFailed
 from customers.models import Customer, CustomerProduct, PersonalAccessToken, UserProfile
@@ -390,7 +390,7 @@ class CustomerProductForm(forms.ModelForm):
 
 
 @admin.register(CustomerProduct)
-class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerProductAdmin(ServiceErrorsAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
     form = CustomerProductForm
     visible_to = staticmethod(assignments_visible_to)
     list_display = ["customer", "product", "license_level", "purchased_at", "plan", "entitlements_changed_at"]
@@ -399,9 +399,6 @@ class CustomerProductAdmin(ServiceErrorsAdminMixin, CustomerScopedAdminMixin, ad
     list_select_related = ["customer", "product", "adoption_plan"]
     autocomplete_fields = ["customer", "product"]
     filter_horizontal = ["selected_outcomes", "selected_releases"]
-
-    def get_search_results(self, request, queryset, search_term):
-        return search_by_union(CustomerProduct, queryset, search_term, self.search_fields), False
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

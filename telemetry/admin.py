@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from adoption.admin import SoftDeleteAdminMixin, TelemetryAttributeForm
-from config.changelists import IndexedValuesFieldListFilter, search_by_union
+from config.changelists import IndexedValuesFieldListFilter, UnionSearchAdminMixin
 from customers.admin import CustomerScopedAdminMixin, ReadOnlyAdminMixin, refresh_saved
 from customers.permissions import can_manage_api_keys
 from telemetry.criteria import describe
@@ -58,7 +58,9 @@ class TelemetryAttributeAdmin(SoftDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CustomerTelemetryAttribute)
-class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerTelemetryAttributeAdmin(
+    ReadOnlyAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin
+):
     customer_path = TASK_CUSTOMER
     visible_to = staticmethod(customer_attributes_visible_to)
     list_display = [
@@ -108,9 +110,6 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
         )
         return super().get_queryset(request).annotate(value_count=Coalesce(Subquery(values), 0))
 
-    def get_search_results(self, request, queryset, search_term):
-        return search_by_union(CustomerTelemetryAttribute, queryset, search_term, self.search_fields), False
-
     @admin.display(description="customer")
     def customer(self, obj):
         return obj.customer_task.adoption_plan.customer_product.customer
@@ -130,7 +129,9 @@ class CustomerTelemetryAttributeAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMix
 
 
 @admin.register(CustomerTelemetryValue)
-class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin):
+class CustomerTelemetryValueAdmin(
+    ReadOnlyAdminMixin, UnionSearchAdminMixin, CustomerScopedAdminMixin, admin.ModelAdmin
+):
     customer_path = f"customer_attribute__{TASK_CUSTOMER}"
     visible_to = staticmethod(telemetry_values_visible_to)
     list_display = ["customer_attribute", "customer", "value", "observed_at", "source", "batch_id", "created_at"]
@@ -143,9 +144,6 @@ class CustomerTelemetryValueAdmin(ReadOnlyAdminMixin, CustomerScopedAdminMixin, 
     ordering = ["-id"]  # newest first, along the primary key: a page never sorts the values it matched
     list_select_related = ["customer_attribute__customer_task__adoption_plan__customer_product__customer"]
     fields = ["customer_attribute", "value", "observed_at", "source", "batch_id", "notes", "created_at"]
-
-    def get_search_results(self, request, queryset, search_term):
-        return search_by_union(CustomerTelemetryValue, queryset, search_term, self.search_fields), False
 
     @admin.display(description="customer")
     def customer(self, obj):

@@ -151,11 +151,31 @@ def test_a_broad_word_is_asked_row_by_row_and_a_narrow_one_by_union(admin_user, 
     assert counts and all(" UNION " not in sql and " OR " in sql for sql in counts)
     # Broad among the related rows too: each row's related row is joined, no list of related rows is built.
     assert all(" IN (SELECT " not in sql and " JOIN " in sql for sql in counts), counts
+    # The count reads rows in the list's order (newest first), told not to hash or merge; then the
+    # settings are as they were.
+    statements = [q["sql"] for q in broad.captured_queries]
+    count_at = next(i for i, sql in enumerate(statements) if sql.startswith("SELECT COUNT(*)"))
+    assert "set_config('enable_hashjoin'" in statements[count_at - 1]
+    assert "set_config('enable_hashjoin'" in statements[count_at + 1]
+    assert " ORDER BY " in statements[count_at]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')")
+        assert cursor.fetchone() == ("on", "on")
     monkeypatch.setattr(changelists, "BROAD_RELATED_ROWS", 10**9)  # few related rows match
     with CaptureQueriesContext(connection) as related_narrow:
-        client.get(path, {"q": "install"})
+        acme = client.get(path, {"q": "acme"})
     counts = [q["sql"] for q in related_narrow.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
-    assert counts and all(" UNION " not in sql and " IN (SELECT " in sql for sql in counts)
+    # The matching customers' plans are few: their ids are written into the statement (and a field
+    # whose related rows match nothing drops out).
+    assert counts and all(" UNION " not in sql and " IN (SELECT " not in sql and " IN (" in sql for sql in counts)
+    assert {task.adoption_plan.customer_product.customer.name for task in acme.context["cl"].result_list} == {
+        "Acme Corporation"
+    }
+    # A narrow search counts as the planner likes: no order, no settings.
+    with CaptureQueriesContext(connection) as narrow_again:
+        monkeypatch.setattr(changelists, "BROAD_SEARCH_ROWS", 10**9)
+        client.get(path, {"q": "install"})
+    assert not any("set_config(" in q["sql"] for q in narrow_again.captured_queries)
     assert sorted(task.adoption_plan.customer_product.customer.name for task in response.context["cl"].result_list) == [
         "Acme Corporation",
         "Globex",

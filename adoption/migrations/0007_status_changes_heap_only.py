@@ -16,6 +16,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.search import DropForeignKeyIndex
+
 TABLE = "adoption_customertask"
 FILLFACTOR = 85
 
@@ -45,7 +47,7 @@ class Migration(migrations.Migration):
             model_name="customertask",
             name="ctask_status",
         ),
-        migrations.AlterField(
+        DropForeignKeyIndex(
             model_name="customertask",
             name="adoption_plan",
             field=models.ForeignKey(
@@ -55,7 +57,7 @@ class Migration(migrations.Migration):
                 to="adoption.adoptionplan",
             ),
         ),
-        migrations.AlterField(
+        DropForeignKeyIndex(
             model_name="taskstatuschange",
             name="customer_task",
             field=models.ForeignKey(

@@ -6,6 +6,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from config.search import DropForeignKeyIndex
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -14,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        DropForeignKeyIndex(
             model_name="customertelemetryattribute",
             name="customer_task",
             field=models.ForeignKey(
@@ -24,7 +26,7 @@ class Migration(migrations.Migration):
                 to="adoption.customertask",
             ),
         ),
-        migrations.AlterField(
+        DropForeignKeyIndex(
             model_name="customertelemetryvalue",
             name="customer_attribute",
             field=models.ForeignKey(

@@ -150,3 +150,16 @@ def test_changelist_queries_do_not_follow_the_rows_below_or_above_the_cap(admin_
     # Above the cap, PostgreSQL's row estimate of the table stands in for its total: one query more.
     extra = 1 if connection.vendor == "postgresql" else 0
     assert above[0] == below[0] + extra
+
+
+def test_a_walking_count_counts_the_same_rows_in_the_lists_order():
+    """A broad search's count (walk=True) reads the rows in the list's order; the numbers are the same."""
+    queryset = customers(12)
+    for cap in (5, 20):
+        plain, walking = paginator(queryset, cap=cap), CappedPaginator(queryset, 2, cap=cap, walk=True)
+        assert (walking.count, walking.capped, walking.num_pages) == (plain.count, plain.capped, plain.num_pages)
+    with CaptureQueriesContext(connection) as ctx:
+        assert CappedPaginator(queryset, 2, cap=5, walk=True).count == 6
+    (count_sql,) = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+    if connection.vendor == "postgresql":
+        assert "ORDER BY" in count_sql.upper()
