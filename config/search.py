@@ -43,10 +43,11 @@ class AddIndexOnPostgreSQL(AddIndex):
         return super().describe() + " (PostgreSQL only)"
 
 
-class DropForeignKeyIndex(AlterField):
-    """AlterField of a foreign key to ``db_index=False`` (another index begins with its column) that
-    drops just the key's own index. Django's AlterField rebuilds the table on SQLite, with every
-    index of the migration state, PostgreSQL-only ones included; this drops one index on either."""
+class DropColumnIndex(AlterField):
+    """AlterField of a field to ``db_index=False`` (a foreign key another index begins with, a column
+    nothing reads by) that drops just the field's own index. Django's AlterField rebuilds the table on
+    SQLite, with every index of the migration state, PostgreSQL-only ones included (and a large table
+    at that); this drops one index on either."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = from_state.apps.get_model(app_label, self.model_name)
@@ -67,4 +68,4 @@ class DropForeignKeyIndex(AlterField):
             schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
 
     def describe(self):
-        return f"Drop the index of {self.model_name}.{self.name} (another index begins with it)"
+        return f"Drop the index of {self.model_name}.{self.name}"

@@ -8,9 +8,9 @@ per row and field, no per-row placeholders, no parameter limit), and the rows ar
 json.dumps in C rather than quoted one by one by the driver. SQLite runs the same UPDATE ... FROM
 over `json_each`, and bulk_create for the INSERTs (it needs the new ids back).
 
-The two locking reads of ingestion and evaluation live here too (`task_rows_for_update`,
-`attribute_rows_for_update`): they answer plain tuples, not model instances, since they read
-thousands of rows per batch.
+The two reads of ingestion and evaluation live here too (`task_rows_for_update`, which locks the
+tasks, and `attribute_rows_of_locked_tasks`): they answer plain tuples, not model instances, since
+they read thousands of rows per batch.
 
 Nothing here validates: callers pass rows they have checked, inside their transaction, after taking
 the row locks in the shared order.
@@ -255,7 +255,7 @@ TASK_ROW = (
     "completed_by",
     "customer_id",
 )
-# Columns of attribute_rows_for_update, in order: the attribute's, then its latest value's (None
+# Columns of attribute_rows_of_locked_tasks, in order: the attribute's, then its latest value's (None
 # without one; read for active attributes only), with the criterion and the value as JSON text.
 ATTRIBUTE_ROW = (
     "id",
@@ -334,13 +334,16 @@ def task_rows_for_update(
     return _fetch(sql, params, moments=[TASK_ROW.index("completed_at")])
 
 
-def attribute_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:
-    """Lock every attribute of the tasks (FOR NO KEY UPDATE, in id order) and answer their ATTRIBUTE_ROW
-    columns, by id, each active one with its latest value ("latest" = greatest observedAt, then
-    greatest id), found by one index lookup per attribute in the same statement.
+def attribute_rows_of_locked_tasks(task_ids: Iterable[int]) -> list[tuple]:
+    """Every attribute of the tasks, whose row locks the caller holds, with their ATTRIBUTE_ROW columns,
+    by id, each active one with its latest value ("latest" = greatest observedAt, then greatest id),
+    found by one index lookup per attribute in the same statement.
 
-    no_key: evaluation and ingestion never change a key column of an attribute, so inserting values
-    (whose foreign key takes a key-share lock on their attribute) is not held up by this lock.
+    The attribute rows are read without a row lock of their own: every writer of an attribute row or
+    of a value (ingestion, evaluation, sync, deletion) holds its task's row lock first, so while the
+    caller holds the tasks' locks no one else changes these rows or stores a value for them. A lock
+    per attribute row would cost a write of each row (and a WAL record) that the evaluation's UPDATE
+    of the same rows writes again a moment later; that UPDATE takes their row locks, after the tasks'.
     """
     quote = connection.ops.quote_name
     attributes = quote(CustomerTelemetryAttribute._meta.db_table)
@@ -357,7 +360,7 @@ def attribute_rows_for_update(task_ids: Iterable[int]) -> list[tuple]:
         sql = (
             f"SELECT {own}, v.id, v.observed_at, v.value::text FROM {attributes} a "
             f"LEFT JOIN LATERAL (SELECT u.id, u.observed_at, u.value {newest}) v ON TRUE "
-            f"WHERE {_in_ids('a.customer_task_id')} ORDER BY a.id FOR NO KEY UPDATE OF a"
+            f"WHERE {_in_ids('a.customer_task_id')} ORDER BY a.id"
         )
     else:
         sql = (

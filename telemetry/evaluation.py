@@ -9,9 +9,9 @@ records each attribute's isMet and the task's telemetry_status, so the task show
 disagrees. NOT_APPLICABLE is never set by telemetry (the computed status is one of the other three).
 
 Lock order (shared by every writer, see adoption.services): assignment, customer tasks (by id),
-customer attributes (by id), plan. Evaluation takes the last three in that order, through
-`lock_tasks_and_attributes` and then `plan_recompute_totals`; ingestion takes the first two with the
-same function before it writes anything.
+customer attributes (by id), plan. Evaluation locks the tasks through `lock_tasks_and_attributes`
+(which reads their attributes under the tasks' locks), then the attribute rows as it updates them,
+then the plan in `plan_recompute_totals`; ingestion calls the same function before it writes anything.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.status import STATUS_FIELDS, plan_recompute_totals, status_field_values
 from config.audit.services import audit_record
 from telemetry import criteria
-from telemetry.bulk import attribute_rows_for_update, attributes_record, insert_rows, task_rows_for_update, update_rows
+from telemetry.bulk import attribute_rows_of_locked_tasks, attributes_record, insert_rows, task_rows_for_update, update_rows
 from telemetry.models import CustomerTelemetryAttribute
 
 TELEMETRY_ACTOR = "telemetry"
@@ -117,14 +117,14 @@ class Locked(NamedTuple):
 def lock_tasks_and_attributes(
     task_ids: Iterable[int], *, of_attributes: Iterable[int] = (), customer_ids: Iterable[int] | None = None
 ) -> Locked:
-    """Row-lock the given customer tasks (by id), then every attribute of those tasks (by id), and
-    return both as read under the lock, each active attribute with its latest value.
+    """Row-lock the given customer tasks (by id), then read every attribute of those tasks (by id), and
+    return both as read under the tasks' locks, each active attribute with its latest value.
 
-    The two middle steps of the lock order. Every writer that changes attributes or values holds the
-    lock on their task first, so two writers never hold each other's attribute rows and tasks, and the
-    latest values read here stay the latest until this transaction ends (only holders of the task lock
-    store values). Must run inside a transaction; locking rows this transaction already holds is
-    harmless. Two statements, plain rows (a 5,000-value batch reads thousands of them).
+    Every writer that changes attributes or values holds the lock on their task first, so the
+    attributes and the latest values read here stay as they are until this transaction ends, without
+    a row lock of their own (the attribute rows are locked, after the tasks, by the UPDATE that
+    records their evaluation). Must run inside a transaction; locking rows this transaction already
+    holds is harmless. Two statements, plain rows (a 5,000-value batch reads thousands of them).
 
     Ingestion also names attributes (`of_attributes`: their tasks are locked too), found in the same
     statement, and limits the tasks to its scope (`customer_ids`; None: any customer).
@@ -134,7 +134,7 @@ def lock_tasks_and_attributes(
     if not ids and not attribute_ids:
         return Locked([], [])
     tasks = task_rows_for_update(ids, of_attributes=attribute_ids, customer_ids=customer_ids)
-    return Locked(tasks, attribute_rows_for_update([row[0] for row in tasks]))
+    return Locked(tasks, attribute_rows_of_locked_tasks([row[0] for row in tasks]))
 
 
 def _evidence(attributes: Iterable[tuple], computed: str, extra: dict | None, describe: dict, written: dict) -> dict:

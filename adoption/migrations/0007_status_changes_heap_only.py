@@ -16,7 +16,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.search import DropForeignKeyIndex
+from config.search import DropColumnIndex
 
 TABLE = "adoption_customertask"
 FILLFACTOR = 85
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
             model_name="customertask",
             name="ctask_status",
         ),
-        DropForeignKeyIndex(
+        DropColumnIndex(
             model_name="customertask",
             name="adoption_plan",
             field=models.ForeignKey(
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 to="adoption.adoptionplan",
             ),
         ),
-        DropForeignKeyIndex(
+        DropColumnIndex(
             model_name="taskstatuschange",
             name="customer_task",
             field=models.ForeignKey(

@@ -6,7 +6,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.search import DropForeignKeyIndex
+from config.search import DropColumnIndex
 
 
 class Migration(migrations.Migration):
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        DropForeignKeyIndex(
+        DropColumnIndex(
             model_name="customertelemetryattribute",
             name="customer_task",
             field=models.ForeignKey(
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 to="adoption.customertask",
             ),
         ),
-        DropForeignKeyIndex(
+        DropColumnIndex(
             model_name="customertelemetryvalue",
             name="customer_attribute",
             field=models.ForeignKey(
