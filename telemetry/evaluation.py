@@ -32,7 +32,13 @@ from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
 from adoption.status import STATUS_FIELDS, plan_recompute_totals, status_field_values
 from config.audit.services import audit_record
 from telemetry import criteria
-from telemetry.bulk import attribute_rows_of_locked_tasks, attributes_record, insert_rows, task_rows_for_update, update_rows
+from telemetry.bulk import (
+    attribute_rows_of_locked_tasks,
+    attributes_record,
+    insert_rows,
+    task_rows_for_update,
+    update_rows,
+)
 from telemetry.models import CustomerTelemetryAttribute
 
 TELEMETRY_ACTOR = "telemetry"
