@@ -244,6 +244,24 @@ def test_delete_confirmation_says_exactly_what_goes(admin_user, northwind):
     assert "This cannot be undone" in content
 
 
+def test_confirmations_name_what_goes_as_text_with_cancel_first(admin_user, northwind):
+    """The delete and remove dialogs: the name on the red button is text (markup in it is escaped,
+    once), Cancel takes the focus in the dialog, and on a full page Cancel leads back."""
+    northwind.name = 'Northwind <b>"Logistics"</b>'
+    northwind.save()
+    assignment = northwind.products.get()
+    client = csrf_client(admin_user)
+    for url, label in (
+        (f"/customers/{northwind.pk}/delete/", "Delete Northwind &lt;b&gt;&quot;Logistics&quot;&lt;/b&gt;"),
+        (f"/customers/{northwind.pk}/products/{assignment.pk}/remove/", f"Remove {assignment.product.name}"),
+    ):
+        dialog = client.get(url, **HTMX).content.decode()
+        assert f'<button type="submit" class="btn btn-danger">{label}</button>' in dialog
+        assert 'data-close-dialog autofocus>Cancel</button>' in dialog
+        page = client.get(url).content.decode()
+        assert f'<a class="btn btn-outline-secondary" href="/customers/{northwind.pk}/">Cancel</a>' in page
+
+
 def test_admin_deletes_a_customer_and_lands_on_the_list(admin_user, northwind):
     client = csrf_client(admin_user)
     response = post(client, f"/customers/{northwind.pk}/delete/", {}, **HTMX)
