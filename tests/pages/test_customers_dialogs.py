@@ -257,7 +257,7 @@ def test_confirmations_name_what_goes_as_text_with_cancel_first(admin_user, nort
     ):
         dialog = client.get(url, **HTMX).content.decode()
         assert f'<button type="submit" class="btn btn-danger">{label}</button>' in dialog
-        assert 'data-close-dialog autofocus>Cancel</button>' in dialog
+        assert "data-close-dialog autofocus>Cancel</button>" in dialog
         page = client.get(url).content.decode()
         assert f'<a class="btn btn-outline-secondary" href="/customers/{northwind.pk}/">Cancel</a>' in page
 
