@@ -17,10 +17,31 @@
       modal.querySelector("#modal-content input:not([type=hidden]):not([disabled]), #modal-content select, #modal-content textarea") ||
       modal.querySelector("button")
     );
+    // In a group of radios, the chosen one: the current license, not the first one of the list, which
+    // a Space would pick.
+    if (first && first.type === "radio" && !first.checked && first.form) {
+      var chosen = first.form.querySelector("input[type=radio][name='" + first.name + "']:checked");
+      first = chosen || first;
+    }
     if (first) {
       first.focus();
     }
   }
+
+  // An error under a field goes once the user changes that field: the server checks it again on submit.
+  // The license group of the assign dialog, say, is not redrawn as the dialog refreshes its preview.
+  function clearFieldError(event) {
+    var field = event.target;
+    var group = field && field.closest && field.form && field.closest("fieldset, .mb-3");
+    if (!group || !group.querySelector(".invalid-feedback")) {
+      return;
+    }
+    group.querySelectorAll(".is-invalid").forEach(function (el) { el.classList.remove("is-invalid"); });
+    group.querySelectorAll("[aria-invalid=true]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    group.querySelectorAll(".invalid-feedback").forEach(function (el) { el.remove(); });
+  }
+  document.body.addEventListener("change", clearFieldError);
+  document.body.addEventListener("input", clearFieldError);
 
   function closeModal() {
     if (modal && modal.open) {

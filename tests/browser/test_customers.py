@@ -2,6 +2,7 @@
 product with the live preview up to its plan (counting every click and field), refusals for a viewer,
 the delete confirmation; every page checked with axe and photographed."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -268,6 +269,51 @@ def test_a_product_picked_the_moment_the_dialog_shows_is_not_lost(page, portfoli
     expect(page.get_by_label("Zero-trust access")).to_be_visible(timeout=2500)
 
 
+def test_an_error_under_a_field_goes_once_the_field_is_changed(page, portfolio, login):
+    """The assign dialog refreshes its choices and preview, not the license group: the license's
+    error goes as soon as a license is picked, and the product's as soon as one is chosen."""
+    login(portfolio["casey"])
+    page.goto(f"/customers/{portfolio['woodgrove'].pk}/")
+    page.get_by_test_id("assign-product").click()
+    dialog = page.locator("#modal")
+    dialog.get_by_role("button", name="Create plan").click()
+    expect(dialog.get_by_test_id("error-license_level")).to_have_text("Choose the license level the customer bought.")
+    expect(dialog.get_by_test_id("error-product")).to_be_visible()
+    product = dialog.get_by_label("Product", exact=True)
+    expect(product).to_have_class(re.compile(r"\bis-invalid\b"))  # (htmx settles the classes of a swap a moment later)
+    product.select_option(label="Identity Guard")
+    expect(dialog.get_by_test_id("error-product")).to_have_count(0)
+    expect(dialog.get_by_test_id("error-license_level")).to_be_visible()  # not changed yet
+    dialog.get_by_label("Advantage").check()
+    expect(dialog.get_by_test_id("error-license_level")).to_have_count(0)
+    expect(dialog.locator(".is-invalid")).to_have_count(0)
+    expect(dialog.get_by_test_id("preview-line")).to_contain_text("The plan will hold")
+
+
+def test_pages_with_tables_fit_a_phone(page, portfolio, login):
+    """At 390 px the page itself never scrolls sideways: a wide table scrolls inside its own box."""
+    login(portfolio["casey"])
+    plan = portfolio["northwind"].products.order_by("pk").first().adoption_plan
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/customers/", f"/customers/{portfolio['northwind'].pk}/", f"/plans/{plan.pk}/"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px phone"
+
+
+def test_a_long_name_without_spaces_wraps(page, portfolio, login):
+    login(portfolio["casey"])
+    customer = portfolio["woodgrove"]
+    customer.name = "W" * 120
+    customer.save()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for path in ("/customers/", f"/customers/{customer.pk}/"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 1280, f"{path} is {width} px wide"
+    assert_fits(page, 1280)
+
+
 def test_csm_edits_a_customer_in_place(page, portfolio, login):
     login(portfolio["casey"])
     page.goto(f"/customers/{portfolio['fabrikam'].pk}/")
@@ -376,6 +422,7 @@ def test_csm_edits_entitlements_with_a_preview_and_lands_on_the_sync_banner(
     dialog = page.locator("#modal")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Essential")).to_be_checked()
+    expect(dialog.get_by_label("Essential")).to_be_focused()  # the current license, where Space changes nothing
     preview = page.get_by_test_id("preview-line")
     expect(preview).to_contain_text("a sync would add or archive none")
 
