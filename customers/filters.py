@@ -33,7 +33,7 @@ class CustomerFilter(django_filters.FilterSet):
         queryset=_csms, field_name="assigned_users", label="CSM", empty_label="Every CSM"
     )
     attention = django_filters.ChoiceFilter(
-        choices=ATTENTION_CHOICES, method="needing_attention", label="Needs attention", empty_label="Not filtered"
+        choices=ATTENTION_CHOICES, method="needing_attention", label="Needs attention", empty_label="Every customer"
     )
 
     class Meta:

@@ -39,7 +39,7 @@ ATTENTION_DISAGREES = "disagrees"
 ATTENTION_STALE = "stale"
 ATTENTION_ANY = "any"
 ATTENTION_CHOICES = [
-    (ATTENTION_ANY, "Any reason"),
+    (ATTENTION_ANY, "For any reason"),
     (ATTENTION_SYNC, "Plans needing sync"),
     (ATTENTION_DISAGREES, "Telemetry disagrees"),
     (ATTENTION_STALE, "Stale required telemetry"),

@@ -175,8 +175,9 @@ def test_customer_page_shows_products_with_progress_and_actions_for_a_csm(client
     assert re.search(r'<span class="num">2</span> of <span class="num">6</span> tasks done', content)
     assert '<span class="num">5.0</span> of <span class="num">15.0</span> weight' in content
     assert f'href="/plans/{plan.pk}/"' in content
-    # every attribute is without a value: stale, naming the attribute
-    assert "Stale required telemetry" in content and "has no value yet" in content
+    # every attribute is without a value: missing (as the plan page says), naming the attribute
+    assert "Missing required telemetry" in content and "has no value yet" in content
+    assert "Stale required telemetry" not in content
     # a CSM edits and assigns, but does not delete customers
     assert 'data-testid="edit-customer"' in content
     assert 'data-testid="assign-product"' in content
