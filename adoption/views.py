@@ -107,6 +107,8 @@ def _progress_context(plan) -> dict:
         "plan": plan,
         "counts": counts,
         "visible_tasks": sum(c.count for c in counts),
+        # Progress leaves them out; the status chart counts them: the card says why the totals differ.
+        "not_applicable": sum(c.count for c in counts if c.status == TaskStatus.NOT_APPLICABLE),
         "stalest": plan_stalest_required_attribute(plan),
     }
 

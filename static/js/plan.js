@@ -35,6 +35,26 @@
   });
   document.body.addEventListener("htmx:afterSettle", refreshBulkBar);
 
+  // After a bulk change the table is redrawn and the focus would fall back to the top of the page:
+  // it goes to the first changed task's tick box instead (the toast says what changed).
+  var bulkFocusTask = "";
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "bulk-form") {
+      var first = rowChecks().filter(function (c) { return c.checked; })[0];
+      bulkFocusTask = first ? first.value : "";
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (!bulkFocusTask) {
+      return;
+    }
+    var check = document.querySelector("#task-" + bulkFocusTask + " input.task-check");
+    if (check && (!document.activeElement || document.activeElement === document.body)) {
+      check.focus();
+    }
+    bulkFocusTask = "";
+  });
+
   // --- filters: the URL keeps only the filters in use (no "&outcome=&release=&...") -----------------
   document.body.addEventListener("htmx:configRequest", function (event) {
     if (!event.detail.elt || event.detail.elt.id !== "task-filters") {

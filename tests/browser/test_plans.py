@@ -109,6 +109,8 @@ def test_bulk_change_five_tasks(page, make_user, login, check_a11y, screenshot):
     expect(page.locator("tr.row-IN_PROGRESS")).to_have_count(5)
     expect(page.locator("#bulk-bar")).to_be_hidden()
     expect(page.locator("#toasts")).to_contain_text("5 tasks set to In progress.")
+    # The redrawn table does not drop the focus to the top of the page: the first changed task has it.
+    expect(page.locator(f"#task-{tasks[0].pk} input.task-check")).to_be_focused()
     _assert_not_reloaded(page)
     # Select all ticks every shown task; all done at once moves progress to 100 %.
     page.locator("#select-all").check()
@@ -257,9 +259,7 @@ def test_set_done_against_telemetry_see_the_flag_and_hand_it_back(page, make_use
     drawer.get_by_role("button", name="Hand back to telemetry").click()
     confirm = drawer.get_by_test_id("hand-back-confirm")
     expect(confirm).to_have_text(
-        re.compile(
-            r"Telemetry says Not started: the task will move from Done to Not started, and plan progress will change\."
-        )
+        re.compile(r"Handing it back moves the task from Done to Not started, and plan progress will change\.")
     )
     confirm_button = drawer.get_by_role("button", name="Hand back: move to Not started")
     expect(confirm_button).to_be_focused()

@@ -47,7 +47,7 @@ def test_dashboard_shows_progress_counts_and_tasks_in_sequence(plan, people):
     totals = re.sub(
         r"\s+", " ", re.sub(r"<[^>]+>", "", re.search(r'data-testid="plan-totals">(.*?)</p>', html, re.S)[1])
     )
-    assert totals.strip() == "1 of 5 tasks, 3.0 of 15.0 weight"
+    assert totals.strip() == "1 of 5 tasks, 3.0 of 15.0 weight"  # nothing not applicable: no note
     assert 'data-testid="count-NOT_STARTED">3<' in html
     assert 'data-testid="count-IN_PROGRESS">1<' in html
     assert 'data-testid="count-DONE">1<' in html
@@ -74,6 +74,9 @@ def test_archived_tasks_are_never_shown_and_not_applicable_weight_is_struck(plan
     assert row_ids(html) == [t.pk for t in tasks[:4]]
     assert 'class="task-row row-NOT_APPLICABLE"' in row_of(html, tasks[0])
     assert '<td class="num weight">1.0</td>' in row_of(html, tasks[0])
+    # The status chart counts it, progress does not: the progress card says so.
+    assert 'data-testid="count-NOT_APPLICABLE">1<' in html
+    assert 'data-testid="not-applicable-note">1 not applicable task left out of progress.<' in html
 
 
 def test_how_to_links_have_accessible_names_and_only_http_targets(plan, people):
@@ -95,6 +98,18 @@ def test_telemetry_disagrees_flag_says_what_telemetry_computes(plan, people):
     assert 'data-testid="disagrees"' in html
     assert 'title="Telemetry says Not started (0 of 1 required met)"' in html
     assert "Telemetry disagrees: telemetry says Not started (0 of 1 required met)" in html
+
+
+def test_the_customer_pages_disagreement_links_to_those_tasks(plan, people):
+    task = tasks_of(plan)[0]
+    customer_task_update_status(actor=people["csm"], task=task, status="DONE")
+    adoption_plan_evaluate(actor=people["csm"], plan=plan)
+    client = client_for(people["csm"])
+
+    customer_page = client.get(f"/customers/{plan.customer_product.customer_id}/").content.decode()
+    link = re.search(r'href="([^"]+)" data-testid="disagreeing-link">1 task</a>', customer_page)
+    assert link and link[1] == f"/plans/{plan.pk}/?disagrees=on"
+    assert row_ids(client.get(link[1]).content.decode()) == [task.pk]
 
 
 def test_csm_sees_edit_controls_and_viewer_sees_none(plan, people):

@@ -36,7 +36,9 @@ def test_sync_preview_lists_what_would_change_and_changes_nothing(plan, people):
     assert response.status_code == 200
     assert 'data-testid="to-add-count">1<' in html and "Signature audit" in html
     assert 'data-testid="to-remove-count">1<' in html and first.name in html
-    assert 'data-testid="has-progress"' in html
+    progress = re.search(r'data-testid="has-progress">(.*?)</span>\s*</li>', html, re.S)[1]
+    assert "Has progress" in progress and "In progress" in progress and "telemetry values" not in progress
+    assert 'data-testid="remove-why">No longer eligible' in html
     assert 'data-testid="to-update-count">0<' in html
     assert "Apply sync" in html
     assert list(CustomerTask.objects.filter(adoption_plan=plan).values_list("pk", "is_archived")) == before

@@ -212,7 +212,7 @@ def test_hand_back_that_would_change_the_status_asks_first_and_changes_nothing(p
     assert response.status_code == 200 and "HX-Trigger" not in response
     html = response.content.decode()
     assert text(re.search(r'<div class="alert[^>]*id="hand-back-confirm".*?</p>', html, re.S)[0]) == (
-        "Telemetry says Not started: the task will move from Done to Not started, and plan progress will change."
+        "Handing it back moves the task from Done to Not started, and plan progress will change."
     )
     assert '<input type="hidden" name="confirm" value="yes">' in html
     assert re.search(
