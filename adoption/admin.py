@@ -2,7 +2,7 @@
 adoption plans, customer tasks and their status history.
 
 Catalog: ADMINs and CATALOG_EDITORs edit it; CSMs and VIEWERs may look (autocomplete in the
-assignment form needs that). Catalog deletes are soft (SPEC 10): the delete action and the delete
+assignment form needs that). Catalog deletes are soft: the delete action and the delete
 page deactivate (is_active=False) instead, because plans keep snapshots that point at catalog tasks
 (CustomerTask.original_task is PROTECT). Every catalog write here (forms, inline rows, deactivate
 and reactivate) goes through adoption.catalog, which records the product's catalog_changed_at
@@ -324,7 +324,7 @@ class TelemetryAttributeForm(forms.ModelForm):
         fields = ["task", "name", "description", "data_type", "is_required", "success_criteria", "order", "is_active"]
 
     def clean_success_criteria(self):
-        # Null criteria are stored as {} (SPEC 10); the model's clean() then validates the rest.
+        # Null criteria are stored as {}; the model's clean() then validates the rest.
         try:
             return normalize_criterion(self.cleaned_data.get("success_criteria"))
         except CriteriaValidationError as exc:

@@ -4,7 +4,7 @@ their telemetry attributes. Bulk loading from a file lives in adoption.catalog_i
 Conventions as in adoption.services: `<noun>_<verb>(*, ...)`, keyword-only, atomic, DomainError on
 refusal (nothing changes). Callers authorize (adoption.permissions.require_catalog_editor).
 
-Rules (SPEC 2, 6.2, 10 "Catalog changes"):
+Rules:
 - deletes are soft (``is_active=False``): the item leaves the catalog and new plans; existing plans
   keep their snapshots and a sync archives their copies;
 - names are unique among the active siblings (CONFLICT on ``name``);

@@ -131,7 +131,7 @@ class Task(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------
-# Plans: the customer's own snapshot of the eligible tasks (SPEC 3).
+# Plans: the customer's own snapshot of the eligible tasks.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -178,7 +178,7 @@ class AdoptionPlan(models.Model):
 
 class CustomerTaskQuerySet(models.QuerySet):
     def visible(self):
-        """Tasks a plan shows: archived ones are left out of every list (SPEC 5)."""
+        """Tasks a plan shows: archived ones are left out of every list."""
         return self.filter(is_archived=False)
 
 
@@ -201,7 +201,7 @@ class CustomerTask(models.Model):
     outcomes = models.ManyToManyField(Outcome, blank=True, related_name="+", through="CustomerTaskOutcome")
     releases = models.ManyToManyField(Release, blank=True, related_name="+", through="CustomerTaskRelease")
 
-    # The customer's own status (SPEC 4).
+    # The customer's own status.
     status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.NOT_STARTED)
     status_updated_at = models.DateTimeField(null=True, blank=True)
     status_updated_by = models.CharField(max_length=150, blank=True, default="")
@@ -218,7 +218,7 @@ class CustomerTask(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.CharField(max_length=150, blank=True, default="")
 
-    # Archived tasks left the plan on a sync; they keep status, history and values (SPEC 7).
+    # Archived tasks left the plan on a sync; they keep status, history and values.
     is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
 
@@ -282,7 +282,7 @@ class CustomerTaskRelease(models.Model):
 
 
 class TaskStatusChange(models.Model):
-    """Immutable history of a customer task's status (SPEC 4). Never edited, never lost on sync."""
+    """Immutable history of a customer task's status. Never edited, never lost on sync."""
 
     # No index of its own: history_task_time begins with the task.
     customer_task = models.ForeignKey(CustomerTask, on_delete=models.CASCADE, related_name="history", db_index=False)

@@ -1,4 +1,4 @@
-"""Weighted progress (SPEC 5), in Decimal, rounded half up to 2 decimals."""
+"""Weighted progress, in Decimal, rounded half up to 2 decimals."""
 
 from decimal import ROUND_HALF_UP, Decimal
 

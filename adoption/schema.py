@@ -1,6 +1,6 @@
-"""GraphQL types, queries and mutations of the catalog and of adoption plans (strategy section 4,
-SPEC 9, issue 5 item 3). Thin resolvers: authorize with the permissions modules, call services and
-selectors, load results with the prefetches their selection needs (config.graphql)."""
+"""GraphQL types, queries and mutations of the catalog and of adoption plans. Thin resolvers:
+authorize with the permissions modules, call services and selectors, load results with the
+prefetches their selection needs (config.graphql)."""
 
 import graphene
 from graphene.utils.str_converters import to_camel_case
@@ -275,7 +275,7 @@ class TelemetryProgress(graphene.ObjectType):
 
 
 def telemetry_progress(attributes) -> dict:
-    """Over the active attributes; if none is marked required, all count as required (SPEC 6.3, 10)."""
+    """Over the active attributes; if none is marked required, all count as required."""
     active = [a for a in attributes if a.is_active]
     required = [a for a in active if a.is_required] or active
     met = [a for a in active if a.is_met]

@@ -34,7 +34,7 @@ from config.search import contains
 from customers.models import CustomerProduct
 from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 
-# --- needsSync (SPEC 7) ----------------------------------------------------------------------------
+# --- needsSync -------------------------------------------------------------------------------------
 
 
 def plan_needs_sync(plan: AdoptionPlan) -> bool:
@@ -208,7 +208,7 @@ def task_history(task: CustomerTask) -> list[TaskStatusChange]:
     return list(TaskStatusChange.objects.filter(customer_task_id=task.pk).order_by("-created_at", "-pk"))
 
 
-# --- progress and activity (SPEC 10) ------------------------------------------------------------------
+# --- progress and activity ----------------------------------------------------------------------------
 
 
 def customer_overall_progress(customer) -> Decimal:
@@ -285,7 +285,7 @@ __all__ = [
 ]
 
 
-# --- telemetry disagreements (SPEC 4) ---------------------------------------------------------------
+# --- telemetry disagreements ------------------------------------------------------------------------
 
 
 def disagreeing_tasks() -> QuerySet[CustomerTask]:

@@ -1,5 +1,5 @@
 """Catalog change tracking: every catalog write, in the admin too, records the product's
-catalog_changed_at (SPEC 10 "Catalog changes"), which drives AdoptionPlan needsSync."""
+catalog_changed_at, which drives AdoptionPlan needsSync."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver

@@ -31,7 +31,7 @@ def customer_task_set_status_fields(
     evidence: dict | None = None,
     now: datetime,
 ) -> TaskStatusChange:
-    """Set every status field of `task` in memory (SPEC 4) and return its unsaved history entry.
+    """Set every status field of `task` in memory and return its unsaved history entry.
 
     The caller saves the task (save or bulk_update with STATUS_FIELDS), saves the history entry
     (save or bulk_create) and recomputes the plan totals once per plan.
@@ -101,7 +101,7 @@ def status_field_values(
     notes: str,
     now: datetime,
 ) -> tuple:
-    """The values of STATUS_FIELDS, in that order, for a task going from `previous` to `status` (SPEC 4).
+    """The values of STATUS_FIELDS, in that order, for a task going from `previous` to `status`.
 
     `completed_at` and `completed_by` are the task's stored ones: a DONE task that stays DONE keeps
     them. For writers of many tasks that hold rows rather than model instances.
@@ -129,7 +129,7 @@ STATUS_FIELDS = [
 
 
 def plan_recompute_totals(*, plan_ids: Iterable[int]) -> None:
-    """Recompute stored totals from the database (SPEC 5), under a row lock on each plan.
+    """Recompute stored totals from the database, under a row lock on each plan.
 
     Locks are taken in id order so concurrent writers never deadlock; the aggregate runs after the
     lock is held, so the last writer always stores what a fresh count gives.

@@ -405,7 +405,7 @@ def assign(actor, customer, product):
 
 
 # ---------------------------------------------------------------------------------------------
-# Raw-SQL baselines (SPEC 10): the same rows through the driver, no ORM
+# Raw-SQL baselines: the same rows through the driver, no ORM
 # ---------------------------------------------------------------------------------------------
 
 

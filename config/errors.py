@@ -63,7 +63,7 @@ def conflict_from_database_error(error: BaseException | None) -> Conflict | None
 
 
 def parse_id(value, *, label: str = "object") -> int:
-    """Ids are database keys as strings; anything malformed is NOT_FOUND, like an unknown id (SPEC 9)."""
+    """Ids are database keys as strings; anything malformed is NOT_FOUND, like an unknown id."""
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):

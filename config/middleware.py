@@ -24,7 +24,7 @@ class _Counter:
 
 
 class QueryCountMiddleware:
-    """With DEBUG on, every response carries X-DB-Query-Count so an N+1 shows from outside (SPEC 9)."""
+    """With DEBUG on, every response carries X-DB-Query-Count so an N+1 shows from outside."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -1,5 +1,5 @@
-"""The root GraphQL schema: every app contributes its queries and mutations (strategy section 4,
-SPEC 9, issue 5). The printed SDL is committed as schema.graphql; regenerate it with
+"""The root GraphQL schema: every app contributes its queries and mutations. The printed SDL is
+committed as schema.graphql; regenerate it with
 `python manage.py graphql_schema --out schema.graphql` (a test fails when the two differ)."""
 
 import graphene

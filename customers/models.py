@@ -61,7 +61,7 @@ class Customer(models.Model):
 class CustomerProduct(models.Model):
     """An assignment: the customer owns a product at a license level with chosen outcomes and releases.
 
-    Empty outcome / release selections mean "all" (SPEC 2).
+    Empty outcome / release selections mean "all".
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="products")
@@ -88,7 +88,7 @@ class CustomerProduct(models.Model):
 
 
 class PersonalAccessToken(models.Model):
-    """Bearer token for GraphQL clients. Only the SHA-256 digest is stored (SPEC 9)."""
+    """Bearer token for GraphQL clients. Only the SHA-256 digest is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
     name = models.CharField(max_length=100, blank=True, default="")

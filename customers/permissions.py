@@ -1,6 +1,6 @@
 """Who may see and do what with customers, assignments and roles. The only place that decides it.
 
-Roles (SPEC, issue 2): ADMIN everything; CATALOG_EDITOR the catalog, no customer data; CSM the
+Roles: ADMIN everything; CATALOG_EDITOR the catalog, no customer data; CSM the
 customers assigned to them (read/write plans, statuses, telemetry, assignments, edit the customer;
 no create/delete of customers); VIEWER read-only on the customers assigned to them.
 A customer the user may not see answers exactly like a missing one (NOT_FOUND).

@@ -1,5 +1,5 @@
-"""GraphQL types, queries and mutations of customers and their product assignments (strategy
-section 4, SPEC 9). Thin resolvers over customers.permissions, customers.services and adoption.services."""
+"""GraphQL types, queries and mutations of customers and their product assignments.
+Thin resolvers over customers.permissions, customers.services and adoption.services."""
 
 import re
 

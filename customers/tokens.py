@@ -1,5 +1,5 @@
-"""Personal access tokens for GraphQL clients: random strings stored only as a SHA-256 hex digest
-(SPEC 9), checked on every request, hence no slow password hasher."""
+"""Personal access tokens for GraphQL clients: random strings stored only as a SHA-256 hex digest,
+checked on every request, hence no slow password hasher."""
 
 import hashlib
 import secrets

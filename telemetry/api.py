@@ -1,4 +1,4 @@
-"""HTTP API for customer systems: POST /api/v1/telemetry with a per-customer API key (issue 4 item 5).
+"""HTTP API for customer systems: POST /api/v1/telemetry with a per-customer API key.
 
 A thin view over telemetry.services.telemetry_ingest. Every answer is JSON; no answer ever shows
 internals (a traceback, SQL, file paths): unexpected errors are logged and answered with a plain 500.

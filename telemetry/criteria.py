@@ -1,4 +1,4 @@
-"""Success-criteria engine for telemetry attributes (SPEC 6.1, 6.2 and 10, "Criteria edge cases").
+"""Success-criteria engine for telemetry attributes.
 
 Pure Python: no Django, no database. Regular expressions run on RE2 (google-re2), whose matching time
 is linear in the length of the text whatever the pattern, so no criterion can stall an evaluation
@@ -16,12 +16,12 @@ or a composite ``{"all": [C, ...]}``, ``{"any": [C, ...]}``, ``{"not": C}``, nes
 Public API:
 
 * :func:`normalize_criterion`, :func:`validate_criterion`, :func:`check_criterion`: saving criteria;
-* :func:`validate_value`: type check of a telemetry value (SPEC 6.1);
+* :func:`validate_value`: type check of a telemetry value;
 * :func:`evaluate`: does a value meet a criterion (never raises); :class:`Prepared` checks a criterion
   once to evaluate it against many values;
 * :func:`describe`: a short human sentence (never raises).
 
-Semantics worth knowing (decisions the spec leaves open):
+Semantics worth knowing (decisions made here):
 
 * Numbers never include booleans; non-finite numbers never compare.
 * A value that cannot be compared (wrong JSON type, unparsable timestamp, ...) does not meet the leaf;
@@ -259,7 +259,7 @@ def _regex_problem(pattern: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------------
-# telemetry values (SPEC 6.1)
+# telemetry values
 
 
 def validate_value(value: Any, data_type: str) -> str | None:

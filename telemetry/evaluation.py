@@ -1,4 +1,4 @@
-"""From telemetry values to task status (SPEC 6.3, 4 and 10 "Ownership of a status").
+"""From telemetry values to task status.
 
 One evaluation pass serves every path: ingestion (all channels), reset to telemetry, plan-wide
 evaluation and the daily re-evaluation of time-based criteria. It runs in a constant number of
@@ -84,8 +84,9 @@ class StatusChange:
 
 
 def compute_task_status(attributes: Iterable) -> str | None:
-    """SPEC 6.3 over the active attributes (each with is_active, is_required, is_met).
+    """The status telemetry computes over the active attributes (each with is_active, is_required, is_met).
 
+    DONE when every required attribute is met, IN_PROGRESS when any attribute is met, else NOT_STARTED.
     If none is marked required, all count as required. None when there is no active attribute:
     such a task is never changed by telemetry.
     """
@@ -344,7 +345,7 @@ def adoption_plan_evaluate(*, actor, plan: AdoptionPlan, now: datetime | None = 
     return plan
 
 
-# --- daily re-evaluation of time-based criteria (SPEC 10 "Criteria edge cases") -------------------
+# --- daily re-evaluation of time-based criteria ---------------------------------------------------
 
 
 def criterion_is_time_based(criterion) -> bool:

@@ -1,4 +1,4 @@
-"""Checking telemetry items before anything is stored (SPEC 6.1, 6.4, 10 "Values", "Batches").
+"""Checking telemetry items before anything is stored.
 
 Every channel (GraphQL, HTTP API, spreadsheet import) goes through telemetry.services.telemetry_ingest,
 which uses these helpers; the spreadsheet import uses the reference resolver on its own as well, to
@@ -262,7 +262,7 @@ def _resolve_by_name(by_name, found, errors, in_scope, light: bool) -> None:
     chosen: dict[int, int] = {}  # item index -> task id
     for index, plan_id, task_name, _ in wanted:
         candidates = tasks_by_key.get((plan_id, task_name), [])
-        # Archived tasks still take values (SPEC 10 "Values"), but the plan's own tasks come first.
+        # Archived tasks still take values, but the plan's own tasks come first.
         current = [pk for pk, archived in candidates if not archived] or [pk for pk, _ in candidates]
         if not current:
             errors.append(
@@ -349,8 +349,9 @@ def text_item_problem(value, *, name: str, max_length: int) -> str | None:
 
 
 def value_error_message(value, *, data_type: str, attribute_name: str, task_name: str) -> str | None:
-    """SPEC 6.1: the message names the attribute, the expected type and what was received; a value
-    of the right type must also pass the text rules (no NUL or surrogates, size and depth limits)."""
+    """None, or why the value is refused: the message names the attribute, the expected type and what
+    was received; a value of the right type must also pass the text rules (no NUL or surrogates, size and
+    depth limits)."""
     kind = type(value)
     if (kind is bool and data_type == "BOOLEAN") or (
         data_type == "NUMBER"

@@ -1,4 +1,4 @@
-"""Customer API keys: high-entropy random strings, stored only as a SHA-256 hex digest (SPEC 9).
+"""Customer API keys: high-entropy random strings, stored only as a SHA-256 hex digest.
 
 The slow password hasher is deliberately not used: keys are checked on every request, and a
 256-bit random key cannot be brute-forced from its digest anyway.

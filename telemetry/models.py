@@ -12,7 +12,7 @@ from telemetry.criteria import validate_criterion
 
 
 class TelemetryAttribute(models.Model):
-    """Catalog definition: what to measure on a task and when it counts as met (SPEC 6.2)."""
+    """Catalog definition: what to measure on a task and when it counts as met."""
 
     task = models.ForeignKey("adoption.Task", on_delete=models.CASCADE, related_name="telemetry_attributes")
     name = models.CharField(max_length=100)
@@ -90,7 +90,7 @@ class CustomerTelemetryAttribute(models.Model):
 
 
 class CustomerTelemetryValue(models.Model):
-    """One observed value. "Latest" = greatest observed_at, then greatest id (SPEC 6.1)."""
+    """One observed value. "Latest" = greatest observed_at, then greatest id."""
 
     # No index of its own: value_attr_observed begins with the attribute.
     customer_attribute = models.ForeignKey(
@@ -120,7 +120,7 @@ class CustomerTelemetryValue(models.Model):
 
 
 class TelemetryBatch(models.Model):
-    """One ingestion request of one customer, for idempotency by batchId (SPEC 10 "Batches")."""
+    """One ingestion request of one customer, for idempotency by batchId."""
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="telemetry_batches")
     batch_id = models.CharField(max_length=100)

@@ -1,5 +1,5 @@
 """GraphQL types and mutations of telemetry: catalog attribute definitions, customer attributes and
-values, ingestion, evaluation and reset to telemetry (strategy section 4, SPEC 6 and 9)."""
+values, ingestion, evaluation and reset to telemetry."""
 
 import graphene
 from django.db.models import OuterRef, Subquery
@@ -35,7 +35,7 @@ from telemetry.services import customer_task_reset_to_telemetry, telemetry_inges
 
 
 def _latest_values():
-    """Each attribute's latest value ("latest" = greatest observedAt, then greatest id; SPEC 6.1)."""
+    """Each attribute's latest value ("latest" = greatest observedAt, then greatest id)."""
     latest = (
         CustomerTelemetryValue.objects.filter(customer_attribute_id=OuterRef("customer_attribute_id"))
         .order_by("-observed_at", "-pk")

@@ -17,7 +17,7 @@ from telemetry.models import CustomerTelemetryAttribute, CustomerTelemetryValue
 def latest_values_by_attribute(
     attribute_ids: Iterable[int], *, columns: Sequence[str] | None = None
 ) -> dict[int, CustomerTelemetryValue]:
-    """{attribute id: its latest value} ("latest" = greatest observed_at, then greatest id; SPEC 6.1).
+    """{attribute id: its latest value} ("latest" = greatest observed_at, then greatest id).
 
     One query: per attribute one index lookup on (customer_attribute, observed_at, id).
     Attributes without values are absent from the answer. With `columns`, each value is a light row
@@ -71,7 +71,7 @@ def task_attribute_rows(task) -> list[tuple[CustomerTelemetryAttribute, Customer
     return [(attribute, latest.get(attribute.pk)) for attribute in attributes]
 
 
-# --- freshness (issue 4 item 7) -------------------------------------------------------------------
+# --- freshness: when each attribute was last seen -------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def attribute_freshness(attribute: CustomerTelemetryAttribute, *, now: datetime 
 
 
 def _required_attributes():
-    """Active attributes of non-archived tasks that count as required (SPEC 6.3: if a task marks none
+    """Active attributes of non-archived tasks that count as required (if a task marks none
     as required, all of its active attributes count)."""
     task_has_required = CustomerTelemetryAttribute.objects.filter(
         customer_task_id=OuterRef("customer_task_id"), is_active=True, is_required=True

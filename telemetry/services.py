@@ -106,8 +106,8 @@ def _raise_for(errors: list[ItemError], *, total: int, api_key: bool) -> None:
     if scope:
         first = scope[0]
         message = f"item {first.index}: {first.message}; nothing was stored"
-        # The HTTP API answers 403 for an unknown or foreign attribute (SPEC 10); for users an
-        # unknown id and an invisible one are NOT_FOUND, like everywhere else (SPEC 9).
+        # The HTTP API answers 403 for an unknown or foreign attribute; for users an
+        # unknown id and an invisible one are NOT_FOUND, like everywhere else.
         raise (Forbidden if api_key else NotFound)(message, field="values", details=details)
     bad_items = len({e.index for e in errors})
     first = errors[0]
@@ -129,7 +129,7 @@ def telemetry_ingest(
     channel: str = "api",
     content_key: str | None = None,
 ) -> IngestResult:
-    """Store telemetry values and evaluate the tasks they touch, all or nothing (SPEC 6.4).
+    """Store telemetry values and evaluate the tasks they touch, all or nothing.
 
     `customer` (an API key's) limits the items to that customer's attributes; `allowed_customer_ids`
     (a user's visible customers) to those customers. Idempotent by (customer, batchId): the same
@@ -414,7 +414,7 @@ def _checked_rows(items, attributes, task_names, errors: list[ItemError], *, now
 
 
 def _effective_batch_id(batch_id, items: list, errors: list[ItemError]) -> str | None:
-    """The request's batchId; items may repeat it but must not disagree (SPEC 10 "Batches")."""
+    """The request's batchId; items may repeat it but must not disagree."""
     if batch_id in (None, ""):
         batch_id = None
     elif problem := text_item_problem(batch_id, name="batchId", max_length=MAX_BATCH_ID_LENGTH):
@@ -508,7 +508,7 @@ def _first_answer(stored: dict, values: list[CustomerTelemetryValue]) -> dict:
 
 @transaction.atomic
 def customer_task_reset_to_telemetry(*, actor, task: CustomerTask) -> CustomerTask:
-    """Hand a task back to telemetry and apply the computed status at once (SPEC 4).
+    """Hand a task back to telemetry and apply the computed status at once.
 
     A history entry is written even when the status stays (the owner changes). A task without
     active attributes has nothing to hand back to: VALIDATION_ERROR.

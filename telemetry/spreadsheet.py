@@ -1,4 +1,4 @@
-"""Spreadsheet round trip (issue 4 item 6, SPEC 10 "Spreadsheet import").
+"""Spreadsheet round trip of telemetry values: export a plan's template, import values from it.
 
 Export: a plan's telemetry template as .xlsx or .csv, one row per active attribute: ids, task,
 attribute, type, the criterion in words, latest value, observed at, met.
@@ -303,7 +303,7 @@ def _number(cell):
 
 
 def convert_cell(cell, data_type: str):
-    """(value, None) or (None, message) for a non-blank cell and an attribute type (SPEC 10)."""
+    """(value, None) or (None, message) for a non-blank cell and an attribute type."""
     value = _MISSING
     if data_type == "BOOLEAN":
         if isinstance(cell, bool):

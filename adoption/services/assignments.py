@@ -91,7 +91,7 @@ def customer_product_update(
     """Change an assignment's entitlements (None = unchanged, [] = all).
 
     Marks the plan as needing sync through `entitlements_changed_at` when something actually
-    changed; the plan's tasks are left alone until a sync (SPEC 7).
+    changed; the plan's tasks are left alone until a sync.
     """
     assignment = (
         CustomerProduct.objects.select_for_update(of=("self",))

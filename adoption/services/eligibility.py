@@ -17,7 +17,7 @@ def _links_filter(through, target: str, chosen_ids: list[int]) -> Q:
 
 
 def eligible_catalog_tasks(*, product, license_level, outcome_ids, release_ids) -> QuerySet[Task]:
-    """Active tasks of an active product that an assignment with these entitlements gets (SPEC 2).
+    """Active tasks of an active product that an assignment with these entitlements gets.
 
     Empty (or None) outcome/release selections mean "all". Tagging goes through EXISTS subqueries,
     so every task appears once however many outcomes or releases it has.

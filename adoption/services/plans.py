@@ -219,7 +219,7 @@ def plan_audit_details(plan: AdoptionPlan, created: list[CustomerTask]) -> dict:
 
 @transaction.atomic
 def adoption_plan_create(*, actor, customer_product: CustomerProduct) -> AdoptionPlan:
-    """Create the plan of an assignment that has none: a snapshot of every eligible task (SPEC 3)."""
+    """Create the plan of an assignment that has none: a snapshot of every eligible task."""
     if AdoptionPlan.objects.filter(customer_product_id=customer_product.pk).exists():
         raise Conflict("this product assignment already has an adoption plan", field="customerProductId")
     if not customer_product.product.is_active:

@@ -309,7 +309,7 @@ def _evaluate_after_sync(plan_id: int, task_ids: list[int]) -> None:
 
 @transaction.atomic
 def adoption_plan_sync(*, actor, plan: AdoptionPlan) -> AdoptionPlan:
-    """Bring a plan in line with its assignment and the catalog (SPEC 7), losing nothing.
+    """Bring a plan in line with its assignment and the catalog, losing nothing.
 
     Adds newly eligible tasks, archives tasks that are no longer eligible (keeping status, history and
     values), restores archived tasks that are eligible again, refreshes snapshot fields, links and

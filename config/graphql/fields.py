@@ -9,7 +9,7 @@ import graphene
 from config.errors import DomainError, NotFound, ValidationFailed
 from config.graphql.execution import plain_resolver
 
-# Caps on list arguments (SPEC hardening): bulk telemetry is bounded by the issue, the others by sense.
+# Caps on list arguments, so that no single request can ask for unbounded work.
 MAX_TELEMETRY_VALUES = 5000
 MAX_TASK_IDS = 5000
 MAX_LINK_IDS = 500

@@ -1,4 +1,4 @@
-"""Assigning a product (SPEC 3), creating plans, changing entitlements (SPEC 7) and removing a product."""
+"""Assigning a product, creating plans, changing entitlements and removing a product."""
 
 from datetime import timedelta
 from decimal import Decimal

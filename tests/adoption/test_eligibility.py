@@ -1,4 +1,4 @@
-"""SPEC 2: which catalog tasks belong in a plan. One function decides it for create, preview and sync."""
+"""Which catalog tasks belong in a plan. One function decides it for create, preview and sync."""
 
 import pytest
 

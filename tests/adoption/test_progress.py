@@ -1,4 +1,4 @@
-"""SPEC 5 and 10: weighted progress in Decimal, rounded half up; customer progress; last activity."""
+"""Weighted progress in Decimal, rounded half up; customer progress; last activity."""
 
 from datetime import timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""SPEC 4: manual status changes, one task at a time and in bulk."""
+"""Manual status changes, one task at a time and in bulk."""
 
 from decimal import Decimal
 

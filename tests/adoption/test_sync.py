@@ -1,4 +1,4 @@
-"""SPEC 7: needsSync, sync preview and sync, archiving instead of deleting (zero data loss)."""
+"""needsSync, sync preview and sync, archiving instead of deleting (zero data loss)."""
 
 from decimal import Decimal
 

@@ -1,5 +1,5 @@
 # ruff: noqa: UP031  (GraphQL documents are full of braces: %-formatting keeps them readable)
-"""Catalog management over GraphQL (issue 5 item 3): products, outcomes, releases, tasks and
+"""Catalog management over GraphQL: products, outcomes, releases, tasks and
 telemetry attribute definitions; soft deletes; validation; catalog changes mark plans as needing sync."""
 
 from decimal import Decimal

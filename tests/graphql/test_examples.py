@@ -1,6 +1,6 @@
 # ruff: noqa: UP031  (GraphQL documents are full of braces: %-formatting keeps them readable)
-"""The strategy document's section 7 examples, run as written (with real ids), and its section 9.2
-integration flows, all through the HTTP endpoint."""
+"""Worked client examples (create and assign, manual status, telemetry, license change and sync),
+run as written with real ids, and end-to-end integration flows, all through the HTTP endpoint."""
 
 from datetime import datetime
 
@@ -15,7 +15,7 @@ from tests.graphql.conftest import data_of
 PLAN_TASKS = ["Install", "Configure", "Invite users", "Integrate", "Automate"]
 
 
-# --- 7.1 Create customer and assign product (two requests, SPEC 9) ------------------------------------
+# --- Create customer and assign product (two requests) ------------------------------------------------
 
 
 def test_7_1_create_customer_then_assign_product(as_admin, retail):
@@ -88,7 +88,7 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
     ]
 
 
-# --- 7.2 Update task status manually ------------------------------------------------------------------
+# --- Update task status manually ----------------------------------------------------------------------
 
 
 def test_7_2_update_task_status_manually(as_csm, acme):
@@ -128,7 +128,7 @@ def test_7_2_update_task_status_manually(as_csm, acme):
     assert install.status_update_source == StatusSource.MANUAL
 
 
-# --- 7.3 Add telemetry and auto-evaluate (one document, two mutations in order) -----------------------
+# --- Add telemetry and auto-evaluate (one document, two mutations in order) ---------------------------
 
 
 def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
@@ -176,7 +176,7 @@ def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
     assert (plan.completed_tasks, float(plan.progress_percentage)) == (1, 26.67)  # 4 of 15
 
 
-# --- 7.4 Change license level and sync (one document, two mutations in order) -------------------------
+# --- Change license level and sync (one document, two mutations in order) -----------------------------
 
 
 def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
@@ -244,7 +244,7 @@ def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
     assert after == {"adoptionPlan": {"needsSync": False, "licenseLevel": "SIGNATURE"}}
 
 
-# --- 9.2 Integration flows ------------------------------------------------------------------------------
+# --- Integration flows ----------------------------------------------------------------------------------
 
 
 def test_9_2_create_adoption_plan_with_correct_tasks(as_admin, retail):

@@ -1,6 +1,6 @@
 # ruff: noqa: UP031  (GraphQL documents are full of braces: %-formatting keeps them readable)
 """Customers, assignments, plans, statuses and telemetry over GraphQL: every query and mutation of
-strategy section 4 and the SPEC 9 additions, with exact values."""
+these, with exact values."""
 
 from adoption.choices import LicenseLevel, StatusSource, TaskStatus
 from adoption.models import AdoptionPlan, CustomerTask, TaskStatusChange
@@ -106,7 +106,7 @@ def test_remove_product_from_customer(as_csm, acme):
 
 
 def test_assignment_with_release_selection(as_admin, acme, retail):
-    """selectedReleaseIds (SPEC 9): release 1.0 only leaves out Automate (tagged 2.0 only)."""
+    """selectedReleaseIds: release 1.0 only leaves out Automate (tagged 2.0 only)."""
     customer = CustomerFactory(name="Globex")
     data = data_of(
         as_admin,

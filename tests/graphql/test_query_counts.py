@@ -1,5 +1,5 @@
-"""No N+1 (issue 5 item 6): the same number of SQL queries for a small and a large plan, and for few
-and many customers. Constant-count assertions run on PostgreSQL (SPEC 10 "Benchmarks")."""
+"""No N+1: the same number of SQL queries for a small and a large plan, and for few
+and many customers. Constant-count assertions run on PostgreSQL."""
 
 from datetime import timedelta
 from decimal import Decimal

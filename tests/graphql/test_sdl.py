@@ -31,7 +31,7 @@ def signatures_sdl(graphql_schema) -> str:
 
 
 def test_sdl_has_the_contract_shapes():
-    """Spot checks of strategy section 4 and SPEC 9 in the printed SDL (names and nullability)."""
+    """Spot checks of the API contract in the printed SDL (names and nullability)."""
     sdl = signatures_sdl(schema.graphql_schema)
     for line in [
         "customer(id: ID!): Customer",
@@ -80,5 +80,5 @@ def test_sdl_has_the_contract_shapes():
         "  level: Float!",
     ]:
         assert line in sdl, line
-    assert "solutions" not in sdl  # left out until product bundles exist (issue 5 item 2)
+    assert "solutions" not in sdl  # left out until product bundles exist
     assert "Node" not in sdl and "edges" not in sdl  # no Relay

@@ -1,4 +1,4 @@
-"""POST /api/v1/telemetry for customer systems, and the API keys behind it (issue 4 item 5)."""
+"""POST /api/v1/telemetry for customer systems, and the API keys behind it."""
 
 import hashlib
 import json

@@ -1,4 +1,4 @@
-"""Success-criteria engine (SPEC 6.1, 6.2, 10 "Criteria edge cases"): pure Python, no database."""
+"""Success-criteria engine and its edge cases: pure Python, no database."""
 
 import math
 import time
@@ -599,7 +599,7 @@ def test_check_and_normalize():
 
 
 # --------------------------------------------------------------------------------------------------
-# telemetry values (SPEC 6.1)
+# telemetry values
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Evaluation (SPEC 6.3, 4): from attribute values to isMet, telemetry status, task status and totals."""
+"""Evaluation: from attribute values to isMet, telemetry status, task status and totals."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Freshness (issue 4 item 7): each attribute knows when it was last seen; a plan its stalest required one."""
+"""Freshness: each attribute knows when it was last seen; a plan its stalest required one."""
 
 from datetime import UTC, datetime, timedelta
 

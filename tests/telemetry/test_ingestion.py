@@ -1,4 +1,4 @@
-"""The one ingestion service (SPEC 6.1, 6.4, 10): validation, scope, batches, evaluation, query counts."""
+"""The one ingestion service: validation, scope, batches, evaluation, query counts."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -366,7 +366,7 @@ def test_user_scope_accepts_a_values_queryset_of_visible_customers(plan, custome
     assert CustomerTelemetryValue.objects.count() == 1
 
 
-# --- value validation (SPEC 6.1) -----------------------------------------------------------------
+# --- value validation ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

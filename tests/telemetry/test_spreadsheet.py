@@ -1,4 +1,4 @@
-"""Spreadsheet round trip (issue 4 item 6, SPEC 10 "Spreadsheet import") and manage.py import_telemetry."""
+"""Spreadsheet round trip of telemetry values (export, then import) and manage.py import_telemetry."""
 
 import csv
 import io

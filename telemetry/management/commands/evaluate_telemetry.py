@@ -1,4 +1,4 @@
-"""Daily job: re-evaluate tasks whose criteria depend on the clock (`within_days`, SPEC 10)."""
+"""Daily job: re-evaluate tasks whose criteria depend on the clock (`within_days`)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
