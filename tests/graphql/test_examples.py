@@ -18,7 +18,7 @@ PLAN_TASKS = ["Install", "Configure", "Invite users", "Integrate", "Automate"]
 # --- Create customer and assign product (two requests) ------------------------------------------------
 
 
-def test_7_1_create_customer_then_assign_product(as_admin, retail):
+def test_create_customer_then_assign_product(as_admin, retail):
     outcomes = retail["outcomes"]
     created = data_of(
         as_admin,
@@ -91,7 +91,7 @@ def test_7_1_create_customer_then_assign_product(as_admin, retail):
 # --- Update task status manually ----------------------------------------------------------------------
 
 
-def test_7_2_update_task_status_manually(as_csm, acme):
+def test_update_task_status_manually(as_csm, acme):
     install = acme["tasks"]["Install"]
     data = data_of(
         as_csm,
@@ -131,7 +131,7 @@ def test_7_2_update_task_status_manually(as_csm, acme):
 # --- Add telemetry and auto-evaluate (one document, two mutations in order) ---------------------------
 
 
-def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
+def test_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
     integrate = acme["tasks"]["Integrate"]
     attribute = integrate.telemetry_attributes.get(name="integration")
     data = data_of(
@@ -179,7 +179,7 @@ def test_7_3_add_telemetry_and_evaluate_in_one_document(as_csm, acme):
 # --- Change license level and sync (one document, two mutations in order) -----------------------------
 
 
-def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
+def test_upgrade_license_and_sync(as_csm, acme, csm):
     customer_task_update_status(actor=csm, task=acme["tasks"]["Configure"], status=TaskStatus.DONE)
     assignment, plan = acme["assignment"], acme["plan"]
     data = data_of(
@@ -247,7 +247,7 @@ def test_7_4_upgrade_license_and_sync(as_csm, acme, csm):
 # --- Integration flows ----------------------------------------------------------------------------------
 
 
-def test_9_2_create_adoption_plan_with_correct_tasks(as_admin, retail):
+def test_create_adoption_plan_with_correct_tasks(as_admin, retail):
     """ESSENTIAL with outcome A only: Install (tagged A) and Configure (untagged); Invite users is B."""
     outcome_a = retail["outcomes"]["A"]
     customer = data_of(as_admin, 'mutation { createCustomer(input: {name: "Globex"}) { id } }')["createCustomer"]
@@ -343,7 +343,7 @@ def test_9_2_create_adoption_plan_with_correct_tasks(as_admin, retail):
     }
 
 
-def test_9_2_create_plan_for_an_assignment_without_one(as_csm, acme, retail, csm):
+def test_create_plan_for_an_assignment_without_one(as_csm, acme, retail, csm):
     other = CustomerProductFactory(
         customer=acme["customer"], product=_second_product(retail), license_level=LicenseLevel.ESSENTIAL
     )
@@ -368,7 +368,7 @@ def _second_product(retail):
     return product
 
 
-def test_9_2_progress_follows_status_changes(as_csm, acme):
+def test_progress_follows_status_changes(as_csm, acme):
     tasks = acme["tasks"]
     query = """
         mutation($id: ID!, $status: CustomerTaskStatus!) {
@@ -410,7 +410,7 @@ def test_9_2_progress_follows_status_changes(as_csm, acme):
     }
 
 
-def test_9_2_downgrade_removes_tasks_and_upgrade_brings_them_back(as_csm, acme, csm):
+def test_downgrade_removes_tasks_and_upgrade_brings_them_back(as_csm, acme, csm):
     """Downgrade ADVANTAGE -> ESSENTIAL: the preview flags the task with progress, the sync archives
     Integrate and Automate; upgrading again restores them with status and history (zero data loss)."""
     tasks, assignment, plan = acme["tasks"], acme["assignment"], acme["plan"]
