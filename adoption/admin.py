@@ -323,6 +323,16 @@ class TelemetryAttributeForm(forms.ModelForm):
         model = TelemetryAttribute
         fields = ["task", "name", "description", "data_type", "is_required", "success_criteria", "order", "is_active"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "success_criteria" in self.fields:
+            self.fields["success_criteria"].help_text = (
+                'When the attribute counts as met, in JSON: {"op": "gte", "value": 100} for a number, '
+                '{"op": "eq", "value": true} for a yes/no, {"op": "within_days", "value": 30} for a date, '
+                '{"op": "contains", "value": "saml"} for a text; several at once with {"all": [...]} or '
+                '{"any": [...]}. {} means any value counts.'
+            )
+
     def clean_success_criteria(self):
         # Null criteria are stored as {}; the model's clean() then validates the rest.
         try:
@@ -453,6 +463,11 @@ class TaskForm(forms.ModelForm):
                 self.fields[name].queryset = queryset.filter(product_id=product_id) if product_id else queryset
                 self.fields[name].label_from_instance = lambda item: f"{item.product.name}: {item.name}"
                 self.fields[name].required = False
+        for name in ("how_to_doc", "how_to_video"):
+            if name in self.fields:
+                self.fields[
+                    name
+                ].help_text = 'A JSON list of http(s) links, e.g. ["https://docs.example.com/guide"]; [] for none.'
 
     def clean(self):
         data = super().clean()
@@ -462,7 +477,9 @@ class TaskForm(forms.ModelForm):
             for name in ("outcomes", "releases"):
                 wrong = [str(item) for item in data.get(name) or [] if item.product_id != product.pk]
                 if wrong:
-                    self.add_error(name, f"not items of {product.name}: {', '.join(wrong)}")
+                    self.add_error(
+                        name, f"{', '.join(wrong)}: not of {product.name}; choose among {product.name}'s own {name}"
+                    )
         for name in ("how_to_doc", "how_to_video"):
             value = data.get(name)
             if value is not None and not (isinstance(value, list) and all(isinstance(u, str) for u in value)):

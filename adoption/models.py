@@ -41,7 +41,12 @@ class Product(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["name"], condition=Q(is_active=True), name="unique_active_product_name")
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(is_active=True),
+                name="unique_active_product_name",
+                violation_error_message="An active product already has this name.",
+            )
         ]
 
     def __str__(self):
@@ -62,7 +67,10 @@ class Outcome(models.Model):
         ordering = ["product_id", "name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "name"], condition=Q(is_active=True), name="unique_active_outcome_name"
+                fields=["product", "name"],
+                condition=Q(is_active=True),
+                name="unique_active_outcome_name",
+                violation_error_message="An active outcome of this product already has this name.",
             )
         ]
 
@@ -85,7 +93,10 @@ class Release(models.Model):
         ordering = ["product_id", "level", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "name"], condition=Q(is_active=True), name="unique_active_release_name"
+                fields=["product", "name"],
+                condition=Q(is_active=True),
+                name="unique_active_release_name",
+                violation_error_message="An active release of this product already has this name.",
             )
         ]
 

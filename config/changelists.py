@@ -274,6 +274,10 @@ class CappedCountChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
+        if not self.query and not getattr(self, "has_active_filters", False):
+            # Nothing searched or filtered: the rows are the whole list, so the search bar does not
+            # offer "N results (Show all)" (Django compares with a full count this list never makes).
+            self.full_result_count = self.result_count
         paginator = self.paginator
         self.result_count_capped = getattr(paginator, "capped", False)
         cap = getattr(paginator, "cap", self.result_count)

@@ -31,7 +31,10 @@ class TelemetryAttribute(models.Model):
         ordering = ["task_id", "order", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["task", "name"], condition=Q(is_active=True), name="unique_active_attribute_name"
+                fields=["task", "name"],
+                condition=Q(is_active=True),
+                name="unique_active_attribute_name",
+                violation_error_message="An active telemetry attribute of this task already has this name.",
             ),
             models.CheckConstraint(condition=Q(data_type__in=DataType.values), name="attribute_data_type_valid"),
         ]

@@ -124,6 +124,8 @@ def test_changelist_of_the_whole_table_says_about_on_postgresql(admin_client, sm
         assert "about 7 customers" in html  # the table's row estimate, no COUNT(*) of it
     else:
         assert "more than 3 customers" in html
+    # Nothing searched: the search bar says no "N results (Show all)" of the list it already shows.
+    assert "results (" not in html and "Show all" not in html.split('id="changelist-search"')[1].split("</form>")[0]
     searched = admin_client.get(url(Customer, "changelist"), {"q": "bulk 0"})
     text = searched.content.decode()
     assert "more than 3 results" in text

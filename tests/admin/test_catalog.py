@@ -345,3 +345,14 @@ def test_a_service_refusal_is_shown_on_the_form_and_nothing_is_saved(admin_clien
     assert errors["how_to_doc"] == ["is not a valid http(s) URL: 'ftp://files.example.com/a'"]
     assert Task.objects.get(pk=catalog_world["task"].pk).how_to_doc == []
     assert not AuditLog.objects.filter(action="catalog.task.update").exists()
+
+
+def test_a_name_an_active_sibling_has_is_refused_in_words(admin_client, catalog_world):
+    """Not "Constraint unique_active_product_name is violated.": the form says what is wrong."""
+    response = admin_client.post(url(Product, "add"), {"name": "Identity Guard", "description": "", "is_active": "on"})
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "An active product already has this name." in str(form.errors)
+    assert "unique_active" not in response.content.decode()
+    assert Product.objects.filter(name="Identity Guard").count() == 1
