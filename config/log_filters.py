@@ -36,3 +36,16 @@ class RedactSecretsFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+class ClientErrorWithoutTracebackFilter(logging.Filter):
+    """A refused request (403, 404, ...) is logged by Django with the exception that answered it: a
+    traceback for every forbidden or missing page, which buries the real errors. For answers below
+    500 the line stays and the traceback goes; a server error keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if record.name.startswith("django.request") and isinstance(status, int) and status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -248,6 +248,7 @@ LOGGING = {
         # Credentials (Authorization values, API keys, access tokens) are masked in every record.
         "redact_secrets": {"()": "config.log_filters.RedactSecretsFilter"},
         "request_id": {"()": "config.observability.RequestIdFilter"},
+        "client_error_without_traceback": {"()": "config.log_filters.ClientErrorWithoutTracebackFilter"},
     },
     "formatters": {
         "json": {"()": "config.observability.JsonFormatter"},
@@ -257,7 +258,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["redact_secrets", "request_id"],
+            "filters": ["client_error_without_traceback", "redact_secrets", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -267,6 +268,9 @@ LOGGING = {
         "uvicorn.access": {"level": "WARNING"},
         "gunicorn.access": {"level": "WARNING"},
         "django.server": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every django.* line a second time:
+        # they reach the root handler anyway.
+        "django": {"handlers": [], "level": "INFO"},
     },
 }
 

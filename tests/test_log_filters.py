@@ -51,3 +51,15 @@ def test_headers_keys_and_tokens_are_masked_in_messages_and_tracebacks(console):
 )
 def test_redact(text, masked):
     assert redact(text) == masked
+
+
+def test_a_refused_request_is_logged_without_its_traceback_and_a_server_error_with_it(console):
+    log = logging.getLogger("django.request")
+    for status in (403, 500):
+        try:
+            raise PermissionError(f"refused {status}")
+        except PermissionError:
+            log.warning("Answered %s", status, exc_info=True, extra={"status_code": status})
+    output = console.getvalue()
+    assert "Answered 403" in output and "refused 403" not in output
+    assert "Answered 500" in output and "PermissionError: refused 500" in output
