@@ -10,6 +10,7 @@ the index stay the same expression.
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db.migrations.operations import AddIndex, AlterField
+from django.db.migrations.operations.base import Operation
 from django.db.models import Q
 from django.db.models.functions import Upper
 
@@ -69,3 +70,40 @@ class DropColumnIndex(AlterField):
 
     def describe(self):
         return f"Drop the index of {self.model_name}.{self.name}"
+
+
+class SetFillfactor(Operation):
+    """Keep a share of each page of a table free (PostgreSQL's ``fillfactor``), so that a row's new
+    version fits beside the old one (a heap-only update, no index touched). PostgreSQL only; existing
+    pages follow as rows are rewritten (``VACUUM FULL`` on the table applies it at once). Backwards:
+    the default again (pages packed)."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str, fillfactor: int):
+        if not 10 <= fillfactor <= 100:
+            raise ValueError(f"a fillfactor is 10 to 100 (percent of a page filled), got {fillfactor!r}")
+        self.model_name, self.fillfactor = model_name, fillfactor
+
+    def deconstruct(self):
+        return self.__class__.__name__, [], {"model_name": self.model_name, "fillfactor": self.fillfactor}
+
+    def state_forwards(self, app_label, state):
+        pass  # storage only: the models do not change
+
+    def _alter(self, app_label, schema_editor, state, setting: str):
+        model = state.apps.get_model(app_label, self.model_name)
+        if schema_editor.connection.vendor == "postgresql" and self.allow_migrate_model(
+            schema_editor.connection.alias, model
+        ):
+            schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(model._meta.db_table)} {setting}")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._alter(app_label, schema_editor, to_state, f"SET (fillfactor = {self.fillfactor})")
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._alter(app_label, schema_editor, to_state, "RESET (fillfactor)")
+
+    def describe(self):
+        return f"Keep {100 - self.fillfactor}% of each page of {self.model_name} free (PostgreSQL only)"

@@ -10,26 +10,12 @@
 # unique_plan_original_task, ctask_plan_seq; the history's task: history_task_time): they answered
 # nothing the longer ones do not, and every insert paid for them.
 #
-# The fillfactor is PostgreSQL's only; existing pages follow as rows are rewritten (VACUUM FULL on
-# the table applies it at once).
+# The fillfactor is PostgreSQL's only (see config.search.SetFillfactor).
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-from config.search import DropColumnIndex
-
-TABLE = "adoption_customertask"
-FILLFACTOR = 85
-
-
-def set_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} SET (fillfactor = {FILLFACTOR})")
-
-
-def reset_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} RESET (fillfactor)")
+from config.search import DropColumnIndex, SetFillfactor
 
 
 class Migration(migrations.Migration):
@@ -38,7 +24,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=False),
+        SetFillfactor(model_name="customertask", fillfactor=85),
         migrations.RemoveIndex(
             model_name="customertask",
             name="ctask_plan_status",

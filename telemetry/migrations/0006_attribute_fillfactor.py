@@ -10,18 +10,7 @@
 # table applies it at once).
 from django.db import migrations
 
-TABLE = "telemetry_customertelemetryattribute"
-FILLFACTOR = 70
-
-
-def set_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} SET (fillfactor = {FILLFACTOR})")
-
-
-def reset_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} RESET (fillfactor)")
+from config.search import SetFillfactor
 
 
 class Migration(migrations.Migration):
@@ -29,4 +18,4 @@ class Migration(migrations.Migration):
         ("telemetry", "0005_admin_filter_indexes"),
     ]
 
-    operations = [migrations.RunPython(set_fillfactor, reset_fillfactor, elidable=False)]
+    operations = [SetFillfactor(model_name="customertelemetryattribute", fillfactor=70)]

@@ -911,6 +911,45 @@ def test_evaluation_rewrites_attribute_rows_beside_their_old_versions():
         assert cursor.fetchone()[0] == ["fillfactor=70"]
 
 
+@postgres_only
+def test_status_changes_rewrite_task_rows_beside_their_old_versions():
+    """Nothing indexes a task's status and task pages keep 15% of their room (fillfactor 85): tasks
+    that telemetry moves to DONE are rewritten without a new entry in any of the table's indexes, for
+    as many rows as the room on their pages holds (packed, or with the status indexed: none)."""
+    table = CustomerTask._meta.db_table
+    customer, attributes = _world(plans=1, tasks_per_plan=500)
+
+    def updates():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s", [table])
+            return cursor.fetchone()
+
+    items = [{"customerAttributeId": str(a.pk), "value": True if a.data_type == "BOOLEAN" else 5} for a in attributes]
+    before = updates()
+    result = telemetry_ingest(actor="bench", items=items, customer=customer)
+    after = updates()
+
+    assert len(result.status_changes) == 500
+    assert after[0] - before[0] >= 500
+    assert after[1] - before[1] >= 25  # about one row in ten fits on the freshly written pages
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [table])
+        assert cursor.fetchone()[0] == ["fillfactor=85"]
+
+
+def test_a_fillfactor_is_a_share_of_a_page():
+    from config.search import SetFillfactor
+
+    assert SetFillfactor("customertask", 85).deconstruct() == (
+        "SetFillfactor",
+        [],
+        {"model_name": "customertask", "fillfactor": 85},
+    )
+    for wrong in (0, 9, 101):
+        with pytest.raises(ValueError, match="a fillfactor is 10 to 100"):
+            SetFillfactor("customertask", wrong)
+
+
 def test_a_refused_5000_value_batch_changes_nothing():
     customer, attributes = _world(plans=5, tasks_per_plan=500)
     items = _flipping_items(attributes, flip_every=2, base=datetime(2024, 5, 1, tzinfo=UTC))
