@@ -123,13 +123,24 @@ def _matching(model, field: str, word: str):
     return model._default_manager.filter(_field_matches(model, field, word))
 
 
+def _related_matches(model, field: str, word: str):
+    """For a field across a foreign key ("customer__name"): the key's name and the related rows that
+    match the word (their pks); None for a field of the model itself or an exact one ("=batch_id")."""
+    if field.startswith("="):
+        return None
+    head, _sep, rest = field.partition("__")
+    relation = model._meta.get_field(head)
+    if not (rest and relation.many_to_one):
+        return None
+    return head, relation.related_model._default_manager.filter(**{f"{rest}__icontains": word}).values("pk")
+
+
 def _field_matches(model, field: str, word: str) -> Q:
     if field.startswith("="):
         return Q(**{field[1:]: word})
-    head, _sep, rest = field.partition("__")
-    relation = model._meta.get_field(head)
-    if rest and relation.many_to_one:
-        related = relation.related_model._default_manager.filter(**{f"{rest}__icontains": word}).values("pk")
+    across = _related_matches(model, field, word)
+    if across is not None:
+        head, related = across
         return Q(**{f"{head}__in": related})
     return Q(**{f"{field}__icontains": word})
 
@@ -142,10 +153,9 @@ def _any_field_matches(model, fields, word: str) -> Q:
     row is looked up instead (a join), one primary-key lookup per row the page or the count reads."""
     condition = Q()
     for field in fields:
-        head, _sep, rest = field.partition("__")
-        relation = None if field.startswith("=") else model._meta.get_field(head)
-        if rest and relation.many_to_one:
-            related = relation.related_model._default_manager.filter(**{f"{rest}__icontains": word}).values("pk")
+        across = _related_matches(model, field, word)
+        if across is not None:
+            head, related = across
             if _estimated_rows(related) > BROAD_RELATED_ROWS:
                 condition |= Q(**{f"{field}__icontains": word})
                 continue
